@@ -1,0 +1,8 @@
+//! pkcs7 reader (placeholder until implemented).
+
+use super::{Detector, FormatResult, Sink};
+
+/// Reports every certificate in a pkcs7 structure.
+pub fn scan(_detector: &Detector<'_>, _data: &[u8], _sink: &mut dyn Sink) -> FormatResult {
+    Err("pkcs7 support is not implemented yet".to_string())
+}
