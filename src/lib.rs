@@ -1,4 +1,11 @@
 //! rootsift: find every certificate and code-signing signature in a root filesystem.
+//!
+//! Data flows one way: [`source`] (where bytes come from) → [`detect`] (pure parsers) → [`cert`]
+//! (the certificate model, cached by fingerprint) → [`scan`] (drives it all in parallel and streams
+//! [`scan::Record`]s) → [`report`] (output formats). See `ARCHITECTURE.md`.
 
 pub mod cert;
 pub mod detect;
+pub mod report;
+pub mod scan;
+pub mod source;

@@ -1,1 +1,7 @@
-fn main() {}
+//! The `rootsift` binary: parse arguments, run, map the outcome to an exit code.
+
+mod cli;
+
+fn main() {
+    std::process::exit(cli::run());
+}

@@ -230,7 +230,7 @@ impl Detector<'_> {
             Some((parser, Err(reason))) => sink.partial(0, parser, reason),
             None => {}
         }
-        pem::scan(self, data, depth, budget, sink);
+        pem::scan(self, data, sink);
         der::scan(self, data, sink);
     }
 }

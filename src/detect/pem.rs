@@ -1,3 +1,409 @@
-//! pem placeholder
-use super::{Budget, Detector, Sink};
-pub fn scan(_d: &Detector<'_>, _data: &[u8], _depth: u32, _b: &mut Budget, _s: &mut dyn Sink) {}
+//! PEM blocks, wherever and however they are written.
+//!
+//! Finds `-----BEGIN CERTIFICATE-----` (and `TRUSTED CERTIFICATE`, `X509 CERTIFICATE`, `PKCS7`, `CMS`)
+//! blocks in text or binary data, tolerant of how real files carry them: CRLF, indentation (YAML block
+//! scalars), `\n` escapes inside JSON and source strings (`\/` too), a block split across string
+//! literals joined by `+` or juxtaposition, a header split across lines, XML line-end entities. Also
+//! finds PEM that was itself base64-encoded (kubeconfig `certificate-authority-data`).
+//!
+//! A block that begins and does not end, or does not decode, is reported as a partial and the search
+//! resumes right where the damage was seen, so a truncated block never hides the valid block after it.
+
+use std::sync::{Arc, LazyLock};
+
+use aho_corasick::AhoCorasick;
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+use super::{Detector, Parser, Sink};
+use crate::cert::{Certificate, der_object_len};
+
+const BEGIN: &[u8] = b"-----BEGIN";
+const END: &[u8] = b"-----END";
+/// How far a label may stretch, noise included (`-----BEGIN "\n"CERTIFICATE-----`).
+const MAX_LABEL_SPAN: usize = 96;
+/// How many levels of base64-wrapped PEM are unwrapped (PEM in base64 in base64 …).
+const MAX_BASE64_NESTING: u32 = 2;
+
+static BASE64: LazyLock<GeneralPurpose> = LazyLock::new(|| {
+    GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    )
+});
+
+/// The needles: `-----BEGIN` itself, and `-----BEGIN` base64-encoded at each of the three byte
+/// alignments (pattern ids 1, 2, 3 = 0, 1, 2 unknown bytes before it in its 3-byte group).
+static NEEDLES: LazyLock<(AhoCorasick, [usize; 3])> = LazyLock::new(|| {
+    let mut patterns: Vec<Vec<u8>> = vec![BEGIN.to_vec()];
+    let mut skips = [0usize; 3];
+    for (k, skip) in skips.iter_mut().enumerate() {
+        let mut plain = vec![0u8; k];
+        plain.extend_from_slice(BEGIN);
+        let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&plain);
+        // Characters influenced by the k unknown bytes come first; the last character may carry
+        // bits of whatever follows the needle. Keep only the characters fixed by `BEGIN` alone.
+        let first = (8 * k).div_ceil(6);
+        let last = (8 * (k + BEGIN.len())) / 6;
+        *skip = first;
+        patterns.push(encoded.as_bytes()[first..last].to_vec());
+    }
+    let ac = AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(&patterns)
+        .unwrap_or_else(|e| unreachable!("static patterns are valid: {e}"));
+    (ac, skips)
+});
+
+/// What a block's label says it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Label {
+    Certificate,
+    Pkcs7,
+    Other,
+}
+
+/// Scans `data` for PEM blocks and base64-wrapped PEM, reporting to `sink`.
+pub fn scan(det: &Detector<'_>, data: &[u8], sink: &mut dyn Sink) {
+    scan_level(det, data, sink, 0);
+}
+
+fn scan_level(det: &Detector<'_>, data: &[u8], sink: &mut dyn Sink, base64_level: u32) {
+    let (needles, skips) = &*NEEDLES;
+    let mut runs = RunStarts::default();
+    let mut pos = 0;
+    while pos < data.len() {
+        let Some(m) = needles.find(&data[pos..]) else { break };
+        let start = pos + m.start();
+        pos = match m.pattern().as_usize() {
+            0 => scan_block(det, data, start, sink),
+            _ if base64_level >= MAX_BASE64_NESTING => start + 1,
+            k => {
+                let group_start = start.saturating_sub(skips[k - 1]);
+                let run_start = runs.find(data, group_start);
+                // The group must sit on a 4-character boundary of its run for the decoding to line up.
+                if (group_start - run_start) % 4 == 0 {
+                    unwrap_base64(det, data, group_start, k - 1, sink, base64_level)
+                } else {
+                    start + 1
+                }
+            }
+        };
+    }
+}
+
+/// Finds where the base64 run holding a position starts, remembering the previous answer so that
+/// many needles in one long run cost linear time in total.
+#[derive(Default)]
+struct RunStarts {
+    last: Option<(usize, usize)>,
+}
+
+impl RunStarts {
+    fn find(&mut self, data: &[u8], at: usize) -> usize {
+        let floor = self.last.map_or(0, |(pos, _)| pos).min(at);
+        let mut start = at;
+        while start > floor && is_base64_char(data[start - 1]) {
+            start -= 1;
+        }
+        if let Some((pos, run_start)) = self.last {
+            if start == pos && pos <= at {
+                start = run_start;
+            }
+        }
+        self.last = Some((at, start));
+        start
+    }
+}
+
+/// Handles the block whose `-----BEGIN` is at `start`; returns where to resume the search.
+fn scan_block(det: &Detector<'_>, data: &[u8], start: usize, sink: &mut dyn Sink) -> usize {
+    let offset = start as u64;
+    let after_begin = start + BEGIN.len();
+    let Some((label, body_start)) = read_label(data, after_begin) else {
+        return after_begin;
+    };
+    if label == Label::Other {
+        return body_start;
+    }
+    let mut body = Vec::with_capacity(2048);
+    let end = match read_body(data, body_start, det.limits.max_pem_body, &mut body) {
+        Ok(end) => end,
+        Err((reason, resume)) => {
+            sink.partial(offset, Parser::Pem, reason);
+            return resume;
+        }
+    };
+    let der = match BASE64.decode(&body) {
+        Ok(der) => der,
+        Err(e) => {
+            sink.partial(offset, Parser::Pem, format!("PEM body is not valid base64: {e}"));
+            return end;
+        }
+    };
+    match label {
+        Label::Certificate => {
+            // `TRUSTED CERTIFICATE` carries OpenSSL's trust settings after the certificate: the
+            // certificate is the first DER object, as OpenSSL reads it.
+            let cert_der = der_object_len(&der).map_or(&der[..], |len| &der[..len]);
+            match det.cache.get_or_parse(cert_der) {
+                Ok(cert) => sink.certificate(cert, offset, Parser::Pem),
+                Err(e) => sink.partial(offset, Parser::Pem, format!("PEM block does not hold a certificate: {e}")),
+            }
+        }
+        Label::Pkcs7 => {
+            let mut at_block = Relocated { inner: sink, offset, parser: None };
+            if let Err(reason) = super::pkcs7::scan(det, &der, &mut at_block) {
+                sink.partial(offset, Parser::Pkcs7, reason);
+            }
+        }
+        Label::Other => {}
+    }
+    end
+}
+
+/// Reads the label after `-----BEGIN`, skipping noise between its words; returns the label kind and
+/// the index just past the closing dashes.
+fn read_label(data: &[u8], mut i: usize) -> Option<(Label, usize)> {
+    let limit = data.len().min(i + MAX_LABEL_SPAN);
+    let mut label = [0u8; 32];
+    let mut len = 0;
+    // The label must be separated from BEGIN (a space, or noise such as `" "`).
+    if skip_noise(data, i) == i {
+        return None;
+    }
+    while i < limit {
+        i = skip_noise(data, i);
+        match data.get(i) {
+            Some(b'-') if data[i..].starts_with(b"-----") => {
+                let kind = match &label[..len] {
+                    b"CERTIFICATE" | b"TRUSTEDCERTIFICATE" | b"X509CERTIFICATE" => Label::Certificate,
+                    b"PKCS7" | b"CMS" => Label::Pkcs7,
+                    _ => Label::Other,
+                };
+                return Some((kind, i + 5));
+            }
+            Some(b'"' | b'\'') => i = string_continuation(data, i)?,
+            Some(&c) if c.is_ascii_uppercase() || c.is_ascii_digit() => {
+                if len == label.len() {
+                    return None;
+                }
+                label[len] = c;
+                len += 1;
+                i += 1;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Collects the base64 body into `out` up to `-----END…-----`; returns the index after the block.
+/// On damage returns the reason and the index where the search must resume.
+fn read_body(
+    data: &[u8],
+    mut i: usize,
+    max_body: usize,
+    out: &mut Vec<u8>,
+) -> Result<usize, (String, usize)> {
+    loop {
+        i = skip_noise(data, i);
+        let Some(&c) = data.get(i) else {
+            return Err(("PEM block has no END line (truncated)".into(), data.len()));
+        };
+        match c {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=' => {
+                if out.len() >= max_body {
+                    return Err((format!("PEM body longer than {max_body} bytes"), i));
+                }
+                out.push(c);
+                i += 1;
+            }
+            b'\\' if data.get(i + 1) == Some(&b'/') => {
+                // JSON may escape '/' as "\/".
+                out.push(b'/');
+                i += 2;
+            }
+            b'"' | b'\'' => match string_continuation(data, i) {
+                Some(next) => i = next,
+                None => {
+                    return Err(("PEM block ends inside a string before its END line".into(), i + 1));
+                }
+            },
+            b'-' if data[i..].starts_with(END) => {
+                let close = memchr::memmem::find(&data[i + END.len()..data.len().min(i + MAX_LABEL_SPAN)], b"-----");
+                return Ok(close.map_or(i + END.len(), |c| i + END.len() + c + 5));
+            }
+            b'-' if data[i..].starts_with(BEGIN) => {
+                return Err(("PEM block has no END line before the next BEGIN".into(), i));
+            }
+            _ => {
+                return Err((
+                    format!("unexpected byte 0x{c:02x} in PEM body at offset {i} before the END line"),
+                    i,
+                ));
+            }
+        }
+    }
+}
+
+/// At a quote inside a body: if the quoted string ends here and another begins right after (string
+/// concatenation in source code: `"…\n" +` newline `"…"`), returns the index after the opening quote
+/// of the next string. The quote kind must match.
+fn string_continuation(data: &[u8], i: usize) -> Option<usize> {
+    let quote = data[i];
+    let mut j = i + 1;
+    let limit = data.len().min(i + 256);
+    while j < limit {
+        match data[j] {
+            b' ' | b'\t' | b'\r' | b'\n' | b'+' | b',' | b'.' | b'(' | b')' | b'&' => j += 1,
+            b'\\' if matches!(data.get(j + 1), Some(b'\r' | b'\n')) => j += 1,
+            c if c == quote => return Some(j + 1),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Skips whitespace, escaped line ends (`\n`, `\\r\\n`, `\u000a`), XML line-end entities, and a
+/// backslash that continues a line. Returns the first index that is not noise.
+fn skip_noise(data: &[u8], mut i: usize) -> usize {
+    while let Some(&c) = data.get(i) {
+        match c {
+            b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c => i += 1,
+            b'\\' => {
+                let mut j = i;
+                while data.get(j) == Some(&b'\\') {
+                    j += 1;
+                }
+                match data.get(j) {
+                    Some(b'n' | b'r' | b't') => i = j + 1,
+                    Some(b'\r' | b'\n') => i = j,
+                    Some(b'u') if data.get(j + 1..j + 5).is_some_and(is_line_end_unicode_escape) => {
+                        i = j + 5;
+                    }
+                    _ => return i,
+                }
+            }
+            b'&' => match xml_line_end_entity(&data[i..]) {
+                Some(len) => i += len,
+                None => return i,
+            },
+            _ => return i,
+        }
+    }
+    i
+}
+
+fn is_line_end_unicode_escape(hex4: &[u8]) -> bool {
+    hex4.eq_ignore_ascii_case(b"000a") || hex4.eq_ignore_ascii_case(b"000d")
+}
+
+fn xml_line_end_entity(s: &[u8]) -> Option<usize> {
+    [&b"&#13;"[..], b"&#10;", b"&#xD;", b"&#xA;", b"&#xd;", b"&#xa;"]
+        .iter()
+        .find(|e| s.starts_with(e))
+        .map(|e| e.len())
+}
+
+fn is_base64_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'='
+}
+
+/// Decodes the base64 run from the 4-character group at `group_start`, which holds an encoded
+/// `-----BEGIN` after `lead` unknown bytes, and scans what it decodes to. Returns the index after the
+/// run (line breaks inside the run are allowed, as MIME writes them).
+fn unwrap_base64(
+    det: &Detector<'_>,
+    data: &[u8],
+    group_start: usize,
+    lead: usize,
+    sink: &mut dyn Sink,
+    base64_level: u32,
+) -> usize {
+    let cap = det.limits.max_pem_body.saturating_mul(4);
+    let mut encoded = Vec::new();
+    let mut i = group_start;
+    while let Some(&c) = data.get(i) {
+        if is_base64_char(c) {
+            encoded.push(c);
+        } else if !matches!(c, b'\r' | b'\n') || !data.get(i + 1).is_some_and(|&n| is_base64_char(n) || n == b'\n') {
+            break;
+        }
+        if encoded.len() >= cap {
+            break;
+        }
+        i += 1;
+    }
+    encoded.truncate(encoded.len() / 4 * 4);
+    if let Some(inner) = BASE64.decode(&encoded).ok().as_deref().and_then(|d| d.get(lead..)) {
+        let mut at_run =
+            Relocated { inner: sink, offset: group_start as u64, parser: Some(Parser::Base64Pem) };
+        scan_level(det, inner, &mut at_run, base64_level + 1);
+    }
+    i.max(group_start + 1)
+}
+
+/// Reports everything found in decoded bytes at the position of what was decoded, optionally under
+/// another parser name.
+struct Relocated<'s> {
+    inner: &'s mut dyn Sink,
+    offset: u64,
+    parser: Option<Parser>,
+}
+
+impl Sink for Relocated<'_> {
+    fn certificate(&mut self, cert: Arc<Certificate>, _offset: u64, parser: Parser) {
+        self.inner.certificate(cert, self.offset, self.parser.unwrap_or(parser));
+    }
+    fn partial(&mut self, _offset: u64, parser: Parser, reason: String) {
+        self.inner.partial(self.offset, self.parser.unwrap_or(parser), reason);
+    }
+    fn enter(&mut self, name: &str) {
+        self.inner.enter(name);
+    }
+    fn leave(&mut self) {
+        self.inner.leave();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::testing::scan;
+
+    #[test]
+    fn noise_skips_escapes_and_entities() {
+        assert_eq!(skip_noise(b"\\nA", 0), 2);
+        assert_eq!(skip_noise(b"\\\\r\\\\nA", 0), 6);
+        assert_eq!(skip_noise(b"&#13;&#10;A", 0), 10);
+        assert_eq!(skip_noise(b"\\u000aA", 0), 6);
+        assert_eq!(skip_noise(b"\\x", 0), 0);
+    }
+
+    #[test]
+    fn labels_tolerate_split_headers() {
+        assert_eq!(read_label(b" CERTIFICATE-----", 0), Some((Label::Certificate, 17)));
+        assert_eq!(read_label(b" \"\n\"TRUSTED CERTIFICATE-----", 0).map(|l| l.0), Some(Label::Certificate));
+        assert_eq!(read_label(b" \\n TRUSTED CERTIFICATE-----", 0).map(|l| l.0), Some(Label::Certificate));
+        assert_eq!(read_label(b" PRIVATE KEY-----", 0).map(|l| l.0), Some(Label::Other));
+        assert_eq!(read_label(b"CERTIFICATE-----", 0), None);
+    }
+
+    #[test]
+    fn prose_mentioning_a_header_is_not_a_finding() {
+        let rec = scan(b"The file starts with -----BEGIN CERTIFICATE----- and then. Done.");
+        assert!(rec.certs.is_empty());
+        assert_eq!(rec.partials.len(), 1, "{:?}", rec.partials);
+    }
+
+    #[test]
+    fn garbage_body_is_partial_and_search_resumes() {
+        let rec = scan(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----BEGIN CERTIFICATE-----\n!!\n");
+        assert!(rec.certs.is_empty());
+        assert_eq!(rec.partials.len(), 2, "{:?}", rec.partials);
+        assert_eq!(rec.partials[1].1, 28);
+    }
+}

@@ -1,0 +1,53 @@
+//! Command-line definitions and the glue from arguments to the library. No logic a library user
+//! would need lives here.
+//!
+//! Exit codes: 0 done and nothing failed; 1 a check failed; 2 error (usage, unreadable target).
+
+mod progress;
+mod scan;
+
+use clap::{Parser, Subcommand};
+
+/// Find every certificate (trust anchor) and code-signing signature in a root filesystem.
+#[derive(Debug, Parser)]
+#[command(name = "rootsift", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Find every certificate in directories and files (Paranoia's export).
+    Scan(scan::ScanArgs),
+    /// Print the version.
+    Version,
+}
+
+/// Exit code: success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: an error stopped the command (usage, unreadable target, output failure).
+pub const EXIT_ERROR: i32 = 2;
+
+/// Runs the command line; returns the process exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+        }
+    };
+    match cli.command {
+        Command::Scan(args) => scan::run(args),
+        Command::Version => {
+            println!("rootsift {}", env!("CARGO_PKG_VERSION"));
+            EXIT_OK
+        }
+    }
+}
+
+/// Prints one clear error line to stderr.
+pub fn error_line(message: impl std::fmt::Display) {
+    eprintln!("rootsift: error: {message}");
+}

@@ -1,0 +1,160 @@
+//! `rootsift scan`.
+
+use std::io::{self, IsTerminal, Write};
+
+use clap::{Args, ValueEnum};
+
+use rootsift::detect::{DEFAULT_PKCS12_PASSWORDS, Limits};
+use rootsift::report::{self, Format, Unique};
+use rootsift::scan::{Progress, Record, ScanOptions, scan};
+use rootsift::source::Target;
+
+use super::progress::ProgressLine;
+use super::{EXIT_ERROR, EXIT_OK, error_line};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Table,
+    Wide,
+    Json,
+    Jsonl,
+    Pem,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Directories or files to scan.
+    #[arg(required = true, value_name = "TARGET")]
+    targets: Vec<String>,
+
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(short, long, value_enum)]
+    output: Option<OutputFormat>,
+
+    /// Report each distinct certificate once, with every location it was found at.
+    #[arg(long)]
+    unique: bool,
+
+    /// Do not cross into other filesystems below a target directory.
+    #[arg(long)]
+    one_file_system: bool,
+
+    /// Worker threads [default: one per CPU].
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 0, hide_default_value = true)]
+    threads: usize,
+
+    /// Read every file with read(2), never memory-map (for FUSE and network filesystems).
+    #[arg(long)]
+    no_mmap: bool,
+
+    /// A password to try on PKCS#12 stores, after the empty password and "changeit"; repeatable.
+    #[arg(long = "pkcs12-password", value_name = "PASSWORD")]
+    pkcs12_passwords: Vec<String>,
+
+    /// How many archives deep to open (an archive inside an archive is depth 2).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_archive_depth)]
+    archive_depth: u32,
+
+    /// Most bytes decompressed from one file, all nested archive members together (suffixes K, M, G).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "4G")]
+    max_decompressed: u64,
+
+    /// Largest archive member decompressed into memory (suffixes K, M, G).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "512M")]
+    max_member_size: u64,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, shift) = match s.as_bytes().last() {
+        Some(b'K' | b'k') => (&s[..s.len() - 1], 10),
+        Some(b'M' | b'm') => (&s[..s.len() - 1], 20),
+        Some(b'G' | b'g') => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("`{s}` is not a size (e.g. 512M, 4G)"))?;
+    n.checked_mul(1 << shift).ok_or_else(|| format!("`{s}` is too large"))
+}
+
+pub fn run(args: ScanArgs) -> i32 {
+    let mut targets = Vec::new();
+    for arg in &args.targets {
+        match Target::resolve(arg) {
+            Ok(t) => targets.push(t),
+            Err(e) => {
+                error_line(e);
+                return EXIT_ERROR;
+            }
+        }
+    }
+    let mut passwords: Vec<String> = DEFAULT_PKCS12_PASSWORDS.iter().map(|s| s.to_string()).collect();
+    passwords.extend(args.pkcs12_passwords.iter().cloned());
+    let options = ScanOptions {
+        limits: Limits {
+            max_archive_depth: args.archive_depth,
+            max_decompressed: args.max_decompressed,
+            max_member_size: args.max_member_size,
+            ..Limits::default()
+        },
+        pkcs12_passwords: passwords,
+        one_file_system: args.one_file_system,
+        threads: args.threads,
+        no_mmap: args.no_mmap,
+    };
+    let stdout = io::stdout();
+    let format = match args.output {
+        Some(OutputFormat::Table) => Format::Table,
+        Some(OutputFormat::Wide) => Format::Wide,
+        Some(OutputFormat::Json) => Format::Json,
+        Some(OutputFormat::Jsonl) => Format::JsonLines,
+        Some(OutputFormat::Pem) => Format::Pem,
+        None if stdout.is_terminal() => Format::Table,
+        None => Format::Json,
+    };
+    let out: Box<dyn Write> = Box::new(io::BufWriter::with_capacity(64 << 10, stdout.lock()));
+    let mut reporter = report::reporter(format, out);
+    if args.unique {
+        reporter = Box::new(Unique::new(reporter));
+    }
+    let progress: &'static Progress = Box::leak(Box::default());
+    let line = ProgressLine::start(progress);
+    let mut failure: Option<io::Error> = None;
+    let summary = scan(&targets, &options, progress, |record| {
+        if failure.is_some() {
+            return;
+        }
+        let written = match &record {
+            Record::Certificate(f) => reporter.certificate(f, &[]),
+            Record::Partial(p) => reporter.partial(p),
+            Record::Error(e) => reporter.error(e),
+        };
+        failure = written.err();
+    });
+    drop(line);
+    let result = match failure {
+        Some(e) => Err(e),
+        None => reporter.finish(&summary),
+    };
+    match result {
+        Ok(()) => EXIT_OK,
+        // The reader went away (`| head`): not an error of ours.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            error_line(format_args!("writing output: {e}"));
+            EXIT_ERROR
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_suffixes() {
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_size("10"), Ok(10));
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("99999999999G").is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! `table` and `wide`: aligned columns for people, sorted by location. Certificates first (Paranoia's
+//! columns), then partials and errors, then one summary line.
+
+use std::io::{self, Write};
+
+use super::Reporter;
+use crate::cert::rfc3339;
+use crate::scan::{FileError, Finding, Partial, Summary};
+
+/// Collects rows and prints them aligned at the end.
+pub struct Table<'w> {
+    out: Box<dyn Write + 'w>,
+    wide: bool,
+    certificates: Vec<Vec<String>>,
+    partials: Vec<Vec<String>>,
+    errors: Vec<Vec<String>>,
+}
+
+impl<'w> Table<'w> {
+    /// Writes to `out`; `wide` adds issuer, serial, validity start, key, signature algorithm, offset.
+    pub fn new(out: Box<dyn Write + 'w>, wide: bool) -> Self {
+        Table { out, wide, certificates: Vec::new(), partials: Vec::new(), errors: Vec::new() }
+    }
+}
+
+impl Reporter for Table<'_> {
+    fn certificate(&mut self, f: &Finding, also_at: &[String]) -> io::Result<()> {
+        let c = &f.cert;
+        let mut location = f.location.clone();
+        if !also_at.is_empty() {
+            location.push_str(&format!(" (+{} more)", also_at.len()));
+        }
+        let mut row = vec![location, f.parser.to_string(), c.subject.clone()];
+        if self.wide {
+            row.extend([
+                c.issuer.clone(),
+                c.serial.clone(),
+                rfc3339(c.not_before),
+                rfc3339(c.not_after),
+                format!("{} {}", c.public_key_algorithm, c.public_key_bits),
+                c.signature_algorithm.clone(),
+                f.offset.to_string(),
+            ]);
+        } else {
+            row.push(rfc3339(c.not_after));
+        }
+        row.push(c.sha256_hex());
+        self.certificates.push(row);
+        Ok(())
+    }
+    fn partial(&mut self, p: &Partial) -> io::Result<()> {
+        self.partials.push(vec![p.location.clone(), p.parser.to_string(), p.offset.to_string(), p.reason.clone()]);
+        Ok(())
+    }
+    fn error(&mut self, e: &FileError) -> io::Result<()> {
+        self.errors.push(vec![e.location.clone(), e.error.clone()]);
+        Ok(())
+    }
+    fn finish(&mut self, s: &Summary) -> io::Result<()> {
+        let header: &[&str] = if self.wide {
+            &["FILE LOCATION", "PARSER", "SUBJECT", "ISSUER", "SERIAL", "NOT BEFORE", "NOT AFTER", "KEY", "SIGNATURE", "OFFSET", "SHA-256"]
+        } else {
+            &["FILE LOCATION", "PARSER", "SUBJECT", "NOT AFTER", "SHA-256"]
+        };
+        self.certificates.sort();
+        write_columns(&mut self.out, header, &self.certificates)?;
+        if !self.partials.is_empty() {
+            self.partials.sort();
+            writeln!(self.out)?;
+            write_columns(&mut self.out, &["PARTIAL", "PARSER", "OFFSET", "REASON"], &self.partials)?;
+        }
+        if !self.errors.is_empty() {
+            self.errors.sort();
+            writeln!(self.out)?;
+            write_columns(&mut self.out, &["ERROR", "MESSAGE"], &self.errors)?;
+        }
+        writeln!(
+            self.out,
+            "\nFound {} certificates ({} unique), {} partials, {} errors in {} files ({:.1} MiB) in {:.2}s",
+            s.certificates,
+            s.unique_certificates,
+            s.partials,
+            s.errors,
+            s.files,
+            s.bytes as f64 / (1024.0 * 1024.0),
+            s.seconds
+        )?;
+        self.out.flush()
+    }
+}
+
+fn write_columns(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |out: &mut dyn Write, cells: &mut dyn Iterator<Item = &str>| -> io::Result<()> {
+        let cells: Vec<&str> = cells.collect();
+        let last = cells.len().saturating_sub(1);
+        for (i, cell) in cells.iter().enumerate() {
+            if i == last {
+                writeln!(out, "{cell}")?;
+            } else {
+                write!(out, "{cell}{:pad$}  ", "", pad = widths[i] - cell.chars().count())?;
+            }
+        }
+        Ok(())
+    };
+    line(out, &mut header.iter().copied())?;
+    for row in rows {
+        line(out, &mut row.iter().map(String::as_str))?;
+    }
+    Ok(())
+}

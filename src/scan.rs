@@ -1,0 +1,317 @@
+//! The scan driver: targets → files → detectors → records, in parallel, streamed.
+//!
+//! Worker threads (the walker's) read each file and run the detectors on it, collecting that file's
+//! records; one batch per file travels over a bounded channel to the calling thread, which hands each
+//! record to the caller's callback in arrival order. Memory stays bounded whatever the tree's size:
+//! records are not kept here, and certificates are shared through the [`CertCache`].
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use crossbeam_channel::{Sender, bounded};
+
+use crate::cert::{CertCache, Certificate};
+use crate::detect::{DEFAULT_PKCS12_PASSWORDS, Detector, Limits, Parser, Sink};
+use crate::source::Target;
+use crate::source::dir::{self, Event, WalkOptions};
+use crate::source::read::{FileReader, ReadError};
+
+/// Everything that shapes a scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Bounds on archives and PEM blocks.
+    pub limits: Limits,
+    /// Passwords tried on PKCS#12 stores.
+    pub pkcs12_passwords: Vec<String>,
+    /// Stay on each root's filesystem.
+    pub one_file_system: bool,
+    /// Worker threads (0: one per CPU).
+    pub threads: usize,
+    /// Never memory-map files.
+    pub no_mmap: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            limits: Limits::default(),
+            pkcs12_passwords: DEFAULT_PKCS12_PASSWORDS.iter().map(|s| s.to_string()).collect(),
+            one_file_system: false,
+            threads: 0,
+            no_mmap: false,
+        }
+    }
+}
+
+/// A certificate found at one location.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// Where: a path inside the target, archive members after `!/`.
+    pub location: String,
+    /// The target (as resolved) this was found under.
+    pub target: Arc<str>,
+    /// Byte offset of the certificate (or its PEM block) in the file or member.
+    pub offset: u64,
+    /// Which detector found it.
+    pub parser: Parser,
+    /// The certificate.
+    pub cert: Arc<Certificate>,
+}
+
+/// Something that looked like a certificate (or a store) and could not be read.
+#[derive(Debug, Clone)]
+pub struct Partial {
+    /// Where, as for [`Finding::location`].
+    pub location: String,
+    /// The target this was found under.
+    pub target: Arc<str>,
+    /// Byte offset in the file or member.
+    pub offset: u64,
+    /// Which detector gave up.
+    pub parser: Parser,
+    /// Why.
+    pub reason: String,
+}
+
+/// A file or directory that could not be read at all.
+#[derive(Debug, Clone)]
+pub struct FileError {
+    /// Where.
+    pub location: String,
+    /// The target this was met under.
+    pub target: Arc<str>,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// One result of a scan, in the order the scan produced it.
+#[derive(Debug, Clone)]
+pub enum Record {
+    /// A certificate.
+    Certificate(Finding),
+    /// A partial.
+    Partial(Partial),
+    /// An unreadable file.
+    Error(FileError),
+}
+
+/// Totals of a finished scan.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// Regular files read.
+    pub files: u64,
+    /// Bytes read (data extents only for sparse files).
+    pub bytes: u64,
+    /// Entries not read: symlinks, FIFOs, sockets, devices.
+    pub skipped: u64,
+    /// Certificate findings (occurrences).
+    pub certificates: u64,
+    /// Distinct certificates.
+    pub unique_certificates: u64,
+    /// Partials.
+    pub partials: u64,
+    /// Errors.
+    pub errors: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Live counters, readable while a scan runs (for a progress display).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Files read so far.
+    pub files: AtomicU64,
+    /// Bytes read so far.
+    pub bytes: AtomicU64,
+    /// Certificates found so far.
+    pub certificates: AtomicU64,
+}
+
+/// Scans every target, calling `on_record` (on the calling thread) for each record as it arrives.
+pub fn scan(
+    targets: &[Target],
+    options: &ScanOptions,
+    progress: &Progress,
+    mut on_record: impl FnMut(Record),
+) -> Summary {
+    let started = Instant::now();
+    let cache = CertCache::new();
+    let mut summary = Summary::default();
+    let skipped = AtomicU64::new(0);
+    let (tx, rx) = bounded::<Vec<Record>>(1024);
+    std::thread::scope(|scope| {
+        let cache = &cache;
+        let skipped = &skipped;
+        scope.spawn(move || {
+            for target in targets {
+                scan_target(target, options, cache, progress, skipped, &tx);
+            }
+            drop(tx);
+        });
+        for batch in rx {
+            for record in batch {
+                match &record {
+                    Record::Certificate(_) => summary.certificates += 1,
+                    Record::Partial(_) => summary.partials += 1,
+                    Record::Error(_) => summary.errors += 1,
+                }
+                on_record(record);
+            }
+        }
+    });
+    summary.files = progress.files.load(Ordering::Relaxed);
+    summary.bytes = progress.bytes.load(Ordering::Relaxed);
+    summary.skipped = skipped.load(Ordering::Relaxed);
+    summary.unique_certificates = cache.len() as u64;
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary
+}
+
+fn scan_target(
+    target: &Target,
+    options: &ScanOptions,
+    cache: &CertCache,
+    progress: &Progress,
+    skipped: &AtomicU64,
+    tx: &Sender<Vec<Record>>,
+) {
+    let name: Arc<str> = Arc::from(target.path().to_string_lossy().as_ref());
+    let detector =
+        Detector { cache, limits: &options.limits, passwords: &options.pkcs12_passwords };
+    let worker = || Worker {
+        detector: &detector,
+        reader: FileReader::new(options.no_mmap),
+        target: Arc::clone(&name),
+        progress,
+        tx: tx.clone(),
+    };
+    match target {
+        Target::File(path) => {
+            let location = path.to_string_lossy();
+            worker().scan_file(path, &location);
+        }
+        Target::Directory(root) => {
+            let walk = WalkOptions { one_file_system: options.one_file_system, threads: options.threads };
+            dir::walk(root, &walk, || {
+                let mut w = worker();
+                move |event: Event<'_>| match event {
+                    Event::File { path, location } => w.scan_file(path, location),
+                    Event::Skipped => {
+                        skipped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Event::Error { location, error } => w.send(vec![Record::Error(FileError {
+                        location,
+                        target: Arc::clone(&w.target),
+                        error,
+                    })]),
+                }
+            });
+        }
+    }
+}
+
+/// One worker thread's state.
+struct Worker<'a> {
+    detector: &'a Detector<'a>,
+    reader: FileReader,
+    target: Arc<str>,
+    progress: &'a Progress,
+    tx: Sender<Vec<Record>>,
+}
+
+impl Worker<'_> {
+    fn scan_file(&mut self, path: &Path, location: &str) {
+        let mut sink = FileSink {
+            location,
+            target: &self.target,
+            members: Vec::new(),
+            base_offset: 0,
+            records: Vec::new(),
+        };
+        let detector = self.detector;
+        let result = self.reader.read(path, |data, offset| {
+            sink.base_offset = offset;
+            detector.scan(data, &mut sink);
+        });
+        match result {
+            Ok(bytes) => {
+                self.progress.files.fetch_add(1, Ordering::Relaxed);
+                self.progress.bytes.fetch_add(bytes, Ordering::Relaxed);
+            }
+            Err(ReadError::NotRegular) => {}
+            Err(e) => sink.records.push(Record::Error(FileError {
+                location: location.to_string(),
+                target: Arc::clone(&self.target),
+                error: e.to_string(),
+            })),
+        }
+        let found = sink.records.iter().filter(|r| matches!(r, Record::Certificate(_))).count();
+        self.progress.certificates.fetch_add(found as u64, Ordering::Relaxed);
+        let records = sink.records;
+        self.send(records);
+    }
+
+    fn send(&self, records: Vec<Record>) {
+        if !records.is_empty() {
+            // The receiver only goes away when the scan is over.
+            let _ = self.tx.send(records);
+        }
+    }
+}
+
+/// Turns what the detectors report for one file into records with full locations.
+struct FileSink<'a> {
+    location: &'a str,
+    target: &'a Arc<str>,
+    members: Vec<String>,
+    base_offset: u64,
+    records: Vec<Record>,
+}
+
+impl FileSink<'_> {
+    fn location(&self) -> String {
+        let mut loc = self.location.to_string();
+        for member in &self.members {
+            loc.push_str("!/");
+            loc.push_str(member);
+        }
+        loc
+    }
+
+    /// Offsets of the file itself are shifted by the extent being read; members have their own.
+    fn offset(&self, offset: u64) -> u64 {
+        if self.members.is_empty() { self.base_offset + offset } else { offset }
+    }
+}
+
+impl Sink for FileSink<'_> {
+    fn certificate(&mut self, cert: Arc<Certificate>, offset: u64, parser: Parser) {
+        self.records.push(Record::Certificate(Finding {
+            location: self.location(),
+            target: Arc::clone(self.target),
+            offset: self.offset(offset),
+            parser,
+            cert,
+        }));
+    }
+
+    fn partial(&mut self, offset: u64, parser: Parser, reason: String) {
+        self.records.push(Record::Partial(Partial {
+            location: self.location(),
+            target: Arc::clone(self.target),
+            offset: self.offset(offset),
+            parser,
+            reason,
+        }));
+    }
+
+    fn enter(&mut self, name: &str) {
+        self.members.push(name.to_string());
+    }
+
+    fn leave(&mut self) {
+        self.members.pop();
+    }
+}

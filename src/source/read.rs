@@ -1,0 +1,174 @@
+//! Reading one regular file's bytes safely and fast.
+//!
+//! Small files are `read()` into a buffer reused by the calling thread; large ones are memory-mapped
+//! (ripgrep's finding, confirmed here: mapping many small files is slower, mapping large ones faster).
+//! Opening never follows a symlink, never blocks on a FIFO and never takes a terminal, and a file
+//! that is not regular by the time it is opened is left alone. Sparse files are read by their data
+//! extents only (`SEEK_DATA`/`SEEK_HOLE`), so a multi-GiB hole costs nothing. A mapped file that
+//! shrinks while it is scanned raises SIGBUS: [`crate::source::sigbus`] turns that into zeros plus an
+//! error for the file instead of a dead process.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+
+use memmap2::Mmap;
+
+use super::sigbus;
+
+/// Files at least this large are mapped instead of read.
+pub const MAP_THRESHOLD: u64 = 1 << 20;
+/// Most data extents a sparse file is split into; past this the rest is read as one extent.
+const MAX_EXTENTS: usize = 4096;
+
+/// Why a file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The path is not a regular file (any more): a FIFO, socket, device or symlink.
+    #[error("not a regular file")]
+    NotRegular,
+    /// An I/O error from the operating system.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// The file shrank while mapped (SIGBUS); the part past the new end read as zeros.
+    #[error("file was truncated while it was being read")]
+    Truncated,
+}
+
+/// Reads files for one worker thread, keeping its buffer between files.
+#[derive(Default)]
+pub struct FileReader {
+    buf: Vec<u8>,
+    /// Never map (for FUSE and network mounts, where a failed fetch during a page fault is a SIGBUS).
+    pub no_mmap: bool,
+}
+
+impl FileReader {
+    /// Creates a reader; `no_mmap` forces `read()` for every file.
+    pub fn new(no_mmap: bool) -> FileReader {
+        FileReader { buf: Vec::with_capacity(256 << 10), no_mmap }
+    }
+
+    /// Opens `path` and calls `visit(bytes, offset_in_file)` once per data extent (once for an ordinary
+    /// file). Returns the number of bytes visited.
+    pub fn read(&mut self, path: &Path, mut visit: impl FnMut(&[u8], u64)) -> Result<u64, ReadError> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => ReadError::NotRegular,
+                _ => ReadError::Io(e),
+            })?;
+        let meta = file.metadata()?;
+        let ft = meta.file_type();
+        if !ft.is_file() || ft.is_fifo() || ft.is_socket() || ft.is_block_device() || ft.is_char_device() {
+            return Err(ReadError::NotRegular);
+        }
+        let size = meta.len();
+        if size < MAP_THRESHOLD || self.no_mmap && size <= MAX_READ_WHOLE {
+            self.buf.clear();
+            (&file).take(size.max(MAP_THRESHOLD)).read_to_end(&mut self.buf)?;
+            visit(&self.buf, 0);
+            return Ok(self.buf.len() as u64);
+        }
+        let extents = data_extents(&file, size, meta.blocks());
+        let mut total = 0;
+        for (start, len) in extents {
+            if self.no_mmap {
+                total += self.read_window(&file, start, len, &mut visit)?;
+                continue;
+            }
+            // SAFETY: the mapping is private and read-only. Another process may truncate the file
+            // while it is mapped; `sigbus::guard` makes the faulting pages read as zeros instead of
+            // killing the process, and reports it so the result is flagged.
+            let map = unsafe { memmap2::MmapOptions::new().offset(start).len(len as usize).map(&file)? };
+            advise_sequential(&map);
+            let faulted = sigbus::guard(&map, || visit(&map, start));
+            total += len;
+            if faulted {
+                return Err(ReadError::Truncated);
+            }
+        }
+        Ok(total)
+    }
+
+    /// Reads `[start, start + len)` into the reusable buffer in bounded windows (no-mmap mode).
+    fn read_window(
+        &mut self,
+        file: &File,
+        start: u64,
+        len: u64,
+        visit: &mut impl FnMut(&[u8], u64),
+    ) -> Result<u64, ReadError> {
+        use std::os::unix::fs::FileExt;
+        // Windows overlap by more than any certificate is long, so none is cut in two.
+        const WINDOW: u64 = 64 << 20;
+        const OVERLAP: u64 = 1 << 20;
+        let mut at = start;
+        let end = start + len;
+        while at < end {
+            let want = (end - at).min(WINDOW) as usize;
+            self.buf.resize(want, 0);
+            let mut got = 0;
+            while got < want {
+                match file.read_at(&mut self.buf[got..], at + got as u64) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            visit(&self.buf[..got], at);
+            if got < want || at + want as u64 >= end {
+                break;
+            }
+            at += want as u64 - OVERLAP;
+        }
+        Ok(len)
+    }
+}
+
+/// Largest file read whole into memory in no-mmap mode; larger ones are read in windows.
+const MAX_READ_WHOLE: u64 = 64 << 20;
+
+fn advise_sequential(map: &Mmap) {
+    // Only a hint; failure changes nothing.
+    let _ = map.advise(memmap2::Advice::Sequential);
+}
+
+/// The data extents of a file as (offset, length), page-aligned. A file with no holes (allocated
+/// blocks cover its size) is one extent without asking the kernel anything.
+fn data_extents(file: &File, size: u64, blocks: u64) -> Vec<(u64, u64)> {
+    if blocks.saturating_mul(512) >= size {
+        return vec![(0, size)];
+    }
+    let fd = file.as_raw_fd();
+    let page = 4096i64;
+    let mut extents = Vec::new();
+    let mut pos: i64 = 0;
+    let end = size as i64;
+    while pos < end {
+        // SAFETY: lseek on a descriptor we own; no memory is passed.
+        let data = unsafe { libc::lseek(fd, pos, libc::SEEK_DATA) };
+        if data < 0 {
+            if io::Error::last_os_error().raw_os_error() == Some(libc::ENXIO) {
+                break; // only a hole remains
+            }
+            return vec![(0, size)]; // SEEK_DATA unsupported: treat as dense
+        }
+        // SAFETY: as above.
+        let hole = unsafe { libc::lseek(fd, data, libc::SEEK_HOLE) };
+        let hole = if hole < 0 { end } else { hole.min(end) };
+        let start = data / page * page;
+        if extents.len() + 1 >= MAX_EXTENTS {
+            extents.push((start as u64, (end - start) as u64));
+            break;
+        }
+        extents.push((start as u64, (hole - start) as u64));
+        pos = hole;
+    }
+    extents
+}
