@@ -235,6 +235,30 @@ impl Detector<'_> {
     }
 }
 
+/// A sink that only counts, for benchmarks, fuzzing and quick checks.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CountingSink {
+    /// Certificates reported.
+    pub certificates: usize,
+    /// Partials reported.
+    pub partials: usize,
+    /// Archive members entered.
+    pub members: usize,
+}
+
+impl Sink for CountingSink {
+    fn certificate(&mut self, _cert: Arc<Certificate>, _offset: u64, _parser: Parser) {
+        self.certificates += 1;
+    }
+    fn partial(&mut self, _offset: u64, _parser: Parser, _reason: String) {
+        self.partials += 1;
+    }
+    fn enter(&mut self, _name: &str) {
+        self.members += 1;
+    }
+    fn leave(&mut self) {}
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
     //! A sink that records everything, for the detectors' unit tests.
