@@ -114,6 +114,8 @@ pub struct Summary {
     pub partials: u64,
     /// Errors.
     pub errors: u64,
+    /// Archive members of compiled or source code left unopened (see `Limits::open_code_members`).
+    pub archive_members_skipped: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
 }
@@ -127,6 +129,8 @@ pub struct Progress {
     pub bytes: AtomicU64,
     /// Certificates found so far.
     pub certificates: AtomicU64,
+    /// Archive members left unopened so far.
+    pub members_skipped: AtomicU64,
 }
 
 /// Scans every target, calling `on_record` (on the calling thread) for each record as it arrives.
@@ -164,6 +168,7 @@ pub fn scan(
     summary.files = progress.files.load(Ordering::Relaxed);
     summary.bytes = progress.bytes.load(Ordering::Relaxed);
     summary.skipped = skipped.load(Ordering::Relaxed);
+    summary.archive_members_skipped = progress.members_skipped.load(Ordering::Relaxed);
     summary.unique_certificates = cache.len() as u64;
     summary.seconds = started.elapsed().as_secs_f64();
     summary
@@ -231,10 +236,24 @@ impl Worker<'_> {
             records: Vec::new(),
         };
         let detector = self.detector;
+        let mut members_skipped = 0;
+        let mut panicked = None;
         let result = self.reader.read(path, |data, offset| {
             sink.base_offset = offset;
-            detector.scan(data, &mut sink);
+            // A bug in a parser must cost one file, not the scan: contain it and report it.
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| detector.scan(data, &mut sink))) {
+                Ok(budget) => members_skipped += budget.members_skipped,
+                Err(payload) => panicked = Some(panic_message(&payload)),
+            }
         });
+        if let Some(message) = panicked {
+            sink.records.push(Record::Error(FileError {
+                location: location.to_string(),
+                target: Arc::clone(&self.target),
+                error: format!("internal error while scanning this file (please report): {message}"),
+            }));
+        }
+        self.progress.members_skipped.fetch_add(members_skipped, Ordering::Relaxed);
         match result {
             Ok(bytes) => {
                 self.progress.files.fetch_add(1, Ordering::Relaxed);
@@ -259,6 +278,14 @@ impl Worker<'_> {
             let _ = self.tx.send(records);
         }
     }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a parser panicked".to_string())
 }
 
 /// Turns what the detectors report for one file into records with full locations.

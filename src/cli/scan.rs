@@ -59,6 +59,10 @@ pub struct ScanArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "4G")]
     max_decompressed: u64,
 
+    /// Also open compiled classes and source files inside archives (.class, .java, .kt, .scala, …).
+    #[arg(long)]
+    open_code_members: bool,
+
     /// Largest archive member decompressed into memory (suffixes K, M, G).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "512M")]
     max_member_size: u64,
@@ -93,6 +97,7 @@ pub fn run(args: ScanArgs) -> i32 {
             max_archive_depth: args.archive_depth,
             max_decompressed: args.max_decompressed,
             max_member_size: args.max_member_size,
+            open_code_members: args.open_code_members,
             ..Limits::default()
         },
         pkcs12_passwords: passwords,

@@ -22,16 +22,38 @@ static ANCHOR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(&[0x30, 
 
 /// Reports every DER certificate embedded in `data`.
 pub fn scan(det: &Detector<'_>, data: &[u8], sink: &mut dyn Sink) {
-    let mut next_free = 0;
-    for at in ANCHOR.find_iter(data) {
-        if at < next_free {
-            continue; // inside a certificate already reported
+    DerSearch::default().advance(det, data, sink, data.len());
+}
+
+/// An incremental search over one buffer (see [`super::pem::PemSearch`] for why).
+#[derive(Default)]
+pub(crate) struct DerSearch {
+    pos: usize,
+    /// End of the last certificate reported: anchors inside it are not searched again.
+    next_free: usize,
+}
+
+impl DerSearch {
+    /// Handles every anchor that starts before `limit`.
+    pub(crate) fn advance(&mut self, det: &Detector<'_>, data: &[u8], sink: &mut dyn Sink, limit: usize) {
+        let start = self.pos.max(self.next_free);
+        if start < limit {
+            let window = &data[start..data.len().min(limit + 1)];
+            for at in ANCHOR.find_iter(window).map(|i| start + i) {
+                if at >= limit {
+                    break;
+                }
+                if at < self.next_free {
+                    continue; // inside a certificate already reported
+                }
+                let Some(len) = certificate_shape(&data[at..]) else { continue };
+                if let Ok(cert) = det.cache.get_or_parse(&data[at..at + len]) {
+                    sink.certificate(cert, at as u64, Parser::Der);
+                    self.next_free = at + len;
+                }
+            }
         }
-        let Some(len) = certificate_shape(&data[at..]) else { continue };
-        if let Ok(cert) = det.cache.get_or_parse(&data[at..at + len]) {
-            sink.certificate(cert, at as u64, Parser::Der);
-            next_free = at + len;
-        }
+        self.pos = self.pos.max(limit);
     }
 }
 

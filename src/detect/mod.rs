@@ -87,6 +87,8 @@ pub struct Limits {
     pub max_archive_entries: usize,
     /// Most bytes of base64 text accepted for one PEM block.
     pub max_pem_body: usize,
+    /// Also decompress compiled classes and source files inside archives (`.class`, `.java`, …).
+    pub open_code_members: bool,
 }
 
 impl Default for Limits {
@@ -97,6 +99,7 @@ impl Default for Limits {
             max_member_size: 512 << 20,
             max_archive_entries: 1_000_000,
             max_pem_body: 1 << 20,
+            open_code_members: false,
         }
     }
 }
@@ -108,11 +111,14 @@ pub const DEFAULT_PKCS12_PASSWORDS: [&str; 2] = ["", "changeit"];
 /// dispatcher reports it as a partial and falls back to the generic PEM/DER search.
 pub type FormatResult = Result<(), String>;
 
-/// Mutable state for the scan of one top-level file: what is left of the decompression budget.
-#[derive(Debug)]
+/// Mutable state for the scan of one top-level file: what is left of the decompression budget, and
+/// what was left unopened.
+#[derive(Debug, Clone, Default)]
 pub struct Budget {
     /// Bytes that may still be decompressed.
     pub decompressed_left: u64,
+    /// Archive members not opened because they are code ([`Limits::open_code_members`]).
+    pub members_skipped: u64,
 }
 
 /// The detectors with their shared configuration: the certificate cache, the limits and the
@@ -197,10 +203,12 @@ fn looks_like_certificate(data: &[u8]) -> bool {
 }
 
 impl Detector<'_> {
-    /// Scans one top-level buffer (a whole file), with a fresh decompression budget.
-    pub fn scan(&self, data: &[u8], sink: &mut dyn Sink) {
-        let mut budget = Budget { decompressed_left: self.limits.max_decompressed };
+    /// Scans one top-level buffer (a whole file), with a fresh decompression budget, which is
+    /// returned to tell what was used and skipped.
+    pub fn scan(&self, data: &[u8], sink: &mut dyn Sink) -> Budget {
+        let mut budget = Budget { decompressed_left: self.limits.max_decompressed, members_skipped: 0 };
         self.scan_nested(data, 0, &mut budget, sink);
+        budget
     }
 
     /// Scans a buffer found `depth` archives deep, charging decompression to `budget`.
@@ -230,8 +238,21 @@ impl Detector<'_> {
             Some((parser, Err(reason))) => sink.partial(0, parser, reason),
             None => {}
         }
-        pem::scan(self, data, sink);
-        der::scan(self, data, sink);
+        self.search(data, sink);
+    }
+
+    /// The generic search for PEM (plain and base64-wrapped) and embedded DER, run window by window
+    /// so each window is searched by both while it is still in the CPU cache.
+    pub fn search(&self, data: &[u8], sink: &mut dyn Sink) {
+        const WINDOW: usize = 256 << 10;
+        let mut pem = pem::PemSearch::new(data, 0);
+        let mut der = der::DerSearch::default();
+        let mut limit = 0;
+        while limit < data.len() {
+            limit = (limit + WINDOW).min(data.len());
+            pem.advance(self, sink, limit);
+            der.advance(self, data, sink, limit);
+        }
     }
 }
 

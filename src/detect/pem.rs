@@ -22,6 +22,8 @@ const BEGIN: &[u8] = b"-----BEGIN";
 const END: &[u8] = b"-----END";
 /// How far a label may stretch, noise included (`-----BEGIN "\n"CERTIFICATE-----`).
 const MAX_LABEL_SPAN: usize = 96;
+/// A damaged block with fewer body characters than this, stopped by other text, is a mention.
+const MENTION_MAX_BODY: usize = 16;
 /// How many levels of base64-wrapped PEM are unwrapped (PEM in base64 in base64 …).
 const MAX_BASE64_NESTING: u32 = 2;
 
@@ -67,30 +69,56 @@ enum Label {
 
 /// Scans `data` for PEM blocks and base64-wrapped PEM, reporting to `sink`.
 pub fn scan(det: &Detector<'_>, data: &[u8], sink: &mut dyn Sink) {
-    scan_level(det, data, sink, 0);
+    PemSearch::new(data, 0).advance(det, sink, data.len());
 }
 
-fn scan_level(det: &Detector<'_>, data: &[u8], sink: &mut dyn Sink, base64_level: u32) {
-    let (needles, skips) = &*NEEDLES;
-    let mut runs = RunStarts::default();
-    let mut pos = 0;
-    while pos < data.len() {
-        let Some(m) = needles.find(&data[pos..]) else { break };
-        let start = pos + m.start();
-        pos = match m.pattern().as_usize() {
-            0 => scan_block(det, data, start, sink),
-            _ if base64_level >= MAX_BASE64_NESTING => start + 1,
-            k => {
-                let group_start = start.saturating_sub(skips[k - 1]);
-                let run_start = runs.find(data, group_start);
-                // The group must sit on a 4-character boundary of its run for the decoding to line up.
-                if (group_start - run_start) % 4 == 0 {
-                    unwrap_base64(det, data, group_start, k - 1, sink, base64_level)
-                } else {
-                    start + 1
-                }
+/// Longest needle, so a search window can see needles that straddle its end.
+const LONGEST_NEEDLE: usize = 16;
+
+/// An incremental search over one buffer, so that the PEM and DER searches can take turns over
+/// cache-sized windows instead of each streaming the whole buffer through the cache.
+pub(crate) struct PemSearch<'d> {
+    data: &'d [u8],
+    pos: usize,
+    runs: RunStarts,
+    base64_level: u32,
+}
+
+impl<'d> PemSearch<'d> {
+    pub(crate) fn new(data: &'d [u8], base64_level: u32) -> Self {
+        PemSearch { data, pos: 0, runs: RunStarts::default(), base64_level }
+    }
+
+    /// Handles every needle that starts before `limit` (blocks may extend past it).
+    pub(crate) fn advance(&mut self, det: &Detector<'_>, sink: &mut dyn Sink, limit: usize) {
+        let (needles, skips) = &*NEEDLES;
+        let data = self.data;
+        while self.pos < limit {
+            let window = &data[self.pos..data.len().min(limit + LONGEST_NEEDLE)];
+            let Some(m) = needles.find(window) else {
+                self.pos = limit;
+                return;
+            };
+            let start = self.pos + m.start();
+            if start >= limit {
+                self.pos = limit;
+                return;
             }
-        };
+            self.pos = match m.pattern().as_usize() {
+                0 => scan_block(det, data, start, sink),
+                _ if self.base64_level >= MAX_BASE64_NESTING => start + 1,
+                k => {
+                    let group_start = start.saturating_sub(skips[k - 1]);
+                    let run_start = self.runs.find(data, group_start);
+                    // The group must sit on a 4-character boundary of its run for the decoding to line up.
+                    if (group_start - run_start) % 4 == 0 {
+                        unwrap_base64(det, data, group_start, k - 1, sink, self.base64_level)
+                    } else {
+                        start + 1
+                    }
+                }
+            };
+        }
     }
 }
 
@@ -131,7 +159,11 @@ fn scan_block(det: &Detector<'_>, data: &[u8], start: usize, sink: &mut dyn Sink
     let mut body = Vec::with_capacity(2048);
     let end = match read_body(data, body_start, det.limits.max_pem_body, &mut body) {
         Ok(end) => end,
-        Err((reason, resume)) => {
+        // A header followed by (almost) nothing but other text is a mention of the header (a
+        // constant in source code, a regex, documentation), not a certificate that was cut short:
+        // the smallest real certificate is hundreds of base64 characters.
+        Err(Damage { resume, mention: true, .. }) if body.len() < MENTION_MAX_BODY => return resume,
+        Err(Damage { reason, resume, .. }) => {
             sink.partial(offset, Parser::Pem, reason);
             return resume;
         }
@@ -200,23 +232,33 @@ fn read_label(data: &[u8], mut i: usize) -> Option<(Label, usize)> {
     None
 }
 
+/// Why a PEM body could not be read to its END line.
+struct Damage {
+    reason: String,
+    /// Where the search resumes.
+    resume: usize,
+    /// The body stopped at other text or another BEGIN, not at the end of the data: with (almost)
+    /// no body, the header was only mentioned.
+    mention: bool,
+}
+
+impl Damage {
+    fn new(reason: impl Into<String>, resume: usize, mention: bool) -> Damage {
+        Damage { reason: reason.into(), resume, mention }
+    }
+}
+
 /// Collects the base64 body into `out` up to `-----END…-----`; returns the index after the block.
-/// On damage returns the reason and the index where the search must resume.
-fn read_body(
-    data: &[u8],
-    mut i: usize,
-    max_body: usize,
-    out: &mut Vec<u8>,
-) -> Result<usize, (String, usize)> {
+fn read_body(data: &[u8], mut i: usize, max_body: usize, out: &mut Vec<u8>) -> Result<usize, Damage> {
     loop {
         i = skip_noise(data, i);
         let Some(&c) = data.get(i) else {
-            return Err(("PEM block has no END line (truncated)".into(), data.len()));
+            return Err(Damage::new("PEM block has no END line (truncated)", data.len(), false));
         };
         match c {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=' => {
                 if out.len() >= max_body {
-                    return Err((format!("PEM body longer than {max_body} bytes"), i));
+                    return Err(Damage::new(format!("PEM body longer than {max_body} bytes"), i, false));
                 }
                 out.push(c);
                 i += 1;
@@ -229,7 +271,7 @@ fn read_body(
             b'"' | b'\'' => match string_continuation(data, i) {
                 Some(next) => i = next,
                 None => {
-                    return Err(("PEM block ends inside a string before its END line".into(), i + 1));
+                    return Err(Damage::new("PEM block ends inside a string before its END line", i + 1, true));
                 }
             },
             b'-' if data[i..].starts_with(END) => {
@@ -237,13 +279,11 @@ fn read_body(
                 return Ok(close.map_or(i + END.len(), |c| i + END.len() + c + 5));
             }
             b'-' if data[i..].starts_with(BEGIN) => {
-                return Err(("PEM block has no END line before the next BEGIN".into(), i));
+                return Err(Damage::new("PEM block has no END line before the next BEGIN", i, true));
             }
             _ => {
-                return Err((
-                    format!("unexpected byte 0x{c:02x} in PEM body at offset {i} before the END line"),
-                    i,
-                ));
+                let reason = format!("unexpected byte 0x{c:02x} in PEM body at offset {i} before the END line");
+                return Err(Damage::new(reason, i, true));
             }
         }
     }
@@ -341,7 +381,7 @@ fn unwrap_base64(
     if let Some(inner) = BASE64.decode(&encoded).ok().as_deref().and_then(|d| d.get(lead..)) {
         let mut at_run =
             Relocated { inner: sink, offset: group_start as u64, parser: Some(Parser::Base64Pem) };
-        scan_level(det, inner, &mut at_run, base64_level + 1);
+        PemSearch::new(inner, base64_level + 1).advance(det, &mut at_run, inner.len());
     }
     i.max(group_start + 1)
 }
@@ -393,17 +433,23 @@ mod tests {
     }
 
     #[test]
-    fn prose_mentioning_a_header_is_not_a_finding() {
-        let rec = scan(b"The file starts with -----BEGIN CERTIFICATE----- and then. Done.");
+    fn a_mentioned_header_is_neither_finding_nor_partial() {
+        let rec = scan(b"HEADER = \"-----BEGIN CERTIFICATE-----\"\nif line.startswith(HEADER): ...");
         assert!(rec.certs.is_empty());
+        assert!(rec.partials.is_empty(), "{:?}", rec.partials);
+        // Prose: the few words after the header read as base64 until the '.'; still a mention.
+        let rec = scan(b"The file starts with -----BEGIN CERTIFICATE----- and then. Done.");
+        assert!(rec.partials.is_empty(), "{:?}", rec.partials);
+        // A header at the very end is a truncation.
+        let rec = scan(b"-----BEGIN CERTIFICATE-----\n");
         assert_eq!(rec.partials.len(), 1, "{:?}", rec.partials);
     }
 
     #[test]
     fn garbage_body_is_partial_and_search_resumes() {
-        let rec = scan(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----BEGIN CERTIFICATE-----\n!!\n");
+        let rec = scan(b"-----BEGIN CERTIFICATE-----\nMIIBMIIBMIIBMIIB\n-----BEGIN CERTIFICATE-----\nMIIBMIIBMIIBMIIB!!\n");
         assert!(rec.certs.is_empty());
         assert_eq!(rec.partials.len(), 2, "{:?}", rec.partials);
-        assert_eq!(rec.partials[1].1, 28);
+        assert_eq!(rec.partials[1].1, 45);
     }
 }

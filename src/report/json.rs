@@ -121,6 +121,8 @@ struct SummaryJson {
     unique_certificates: u64,
     partials: u64,
     errors: u64,
+    #[serde(rename = "archiveMembersSkipped")]
+    archive_members_skipped: u64,
     seconds: f64,
 }
 
@@ -134,6 +136,7 @@ impl From<&Summary> for SummaryJson {
             unique_certificates: s.unique_certificates,
             partials: s.partials,
             errors: s.errors,
+            archive_members_skipped: s.archive_members_skipped,
             seconds: (s.seconds * 1000.0).round() / 1000.0,
         }
     }

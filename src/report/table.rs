@@ -85,6 +85,13 @@ impl Reporter for Table<'_> {
             s.bytes as f64 / (1024.0 * 1024.0),
             s.seconds
         )?;
+        if s.archive_members_skipped > 0 {
+            writeln!(
+                self.out,
+                "{} archive members of compiled or source code were not opened (--open-code-members opens them)",
+                s.archive_members_skipped
+            )?;
+        }
         self.out.flush()
     }
 }
