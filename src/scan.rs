@@ -233,16 +233,27 @@ impl Worker<'_> {
             target: &self.target,
             members: Vec::new(),
             base_offset: 0,
+            owned_end: u64::MAX,
             records: Vec::new(),
         };
         let detector = self.detector;
         let mut members_skipped = 0;
         let mut panicked = None;
-        let result = self.reader.read(path, |data, offset| {
-            sink.base_offset = offset;
+        let result = self.reader.read(path, crate::detect::needs_whole_buffer, |chunk| {
+            sink.base_offset = chunk.offset;
+            sink.owned_end = chunk.offset + chunk.owned;
             // A bug in a parser must cost one file, not the scan: contain it and report it.
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| detector.scan(data, &mut sink))) {
-                Ok(budget) => members_skipped += budget.members_skipped,
+            let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if chunk.offset == 0 {
+                    detector.scan(chunk.data, &mut sink).members_skipped
+                } else {
+                    // A later window or data extent: the file's format was judged at its start.
+                    detector.search(chunk.data, &mut sink);
+                    0
+                }
+            }));
+            match scanned {
+                Ok(skipped) => members_skipped += skipped,
                 Err(payload) => panicked = Some(panic_message(&payload)),
             }
         });
@@ -293,7 +304,10 @@ struct FileSink<'a> {
     location: &'a str,
     target: &'a Arc<str>,
     members: Vec<String>,
+    /// Where the chunk being scanned starts in the file.
     base_offset: u64,
+    /// Findings starting at or past this file offset belong to the next (overlapping) chunk.
+    owned_end: u64,
     records: Vec<Record>,
 }
 
@@ -315,6 +329,9 @@ impl FileSink<'_> {
 
 impl Sink for FileSink<'_> {
     fn certificate(&mut self, cert: Arc<Certificate>, offset: u64, parser: Parser) {
+        if self.members.is_empty() && self.base_offset + offset >= self.owned_end {
+            return;
+        }
         self.records.push(Record::Certificate(Finding {
             location: self.location(),
             target: Arc::clone(self.target),
@@ -325,6 +342,9 @@ impl Sink for FileSink<'_> {
     }
 
     fn partial(&mut self, offset: u64, parser: Parser, reason: String) {
+        if self.members.is_empty() && self.base_offset + offset >= self.owned_end {
+            return;
+        }
         self.records.push(Record::Partial(Partial {
             location: self.location(),
             target: Arc::clone(self.target),
@@ -340,5 +360,89 @@ impl Sink for FileSink<'_> {
 
     fn leave(&mut self) {
         self.members.pop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::read::{OVERLAP, WINDOW};
+    use std::io::{Seek, SeekFrom, Write};
+    use std::process::Command;
+
+    /// A fresh self-signed certificate made by openssl: (PEM, DER).
+    fn openssl_certificate(dir: &Path, name: &str) -> (Vec<u8>, Vec<u8>) {
+        let pem = dir.join(format!("{name}.pem"));
+        let der = dir.join(format!("{name}.der"));
+        let status = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"])
+            .args(["-keyout", "/dev/null", "-days", "30", "-subj", &format!("/CN={name}")])
+            .arg("-out")
+            .arg(&pem)
+            .status()
+            .expect("openssl must be installed (.ci/run installs it)");
+        assert!(status.success());
+        let status = Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(&pem)
+            .arg("-out")
+            .arg(&der)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        (std::fs::read(pem).unwrap(), std::fs::read(der).unwrap())
+    }
+
+    fn scan_dir(dir: &Path) -> (Vec<Finding>, Vec<Partial>, Summary) {
+        let (mut found, mut partials) = (Vec::new(), Vec::new());
+        let target = Target::resolve(dir.to_str().unwrap()).unwrap();
+        let summary = scan(&[target], &ScanOptions::default(), &Progress::default(), |r| match r {
+            Record::Certificate(f) => found.push(f),
+            Record::Partial(p) => partials.push(p),
+            Record::Error(e) => panic!("unexpected error {e:?}"),
+        });
+        (found, partials, summary)
+    }
+
+    #[test]
+    fn certificates_across_window_boundaries_are_found_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pem, _) = openssl_certificate(dir.path(), "straddles");
+        let (_, der) = openssl_certificate(dir.path(), "in-overlap");
+        let (_, der_end) = openssl_certificate(dir.path(), "at-end");
+        let big = dir.path().join("big.bin");
+        let mut f = std::fs::File::create(&big).unwrap();
+        f.write_all(&vec![0x5a; 4096]).unwrap();
+        // PEM across the first window's end; DER inside the overlap; DER at the end of the file.
+        f.seek(SeekFrom::Start(WINDOW - pem.len() as u64 / 2)).unwrap();
+        f.write_all(&pem).unwrap();
+        f.seek(SeekFrom::Start(WINDOW + OVERLAP / 2)).unwrap();
+        f.write_all(&der).unwrap();
+        let end = 2 * WINDOW + 12345;
+        f.seek(SeekFrom::Start(end - der_end.len() as u64)).unwrap();
+        f.write_all(&der_end).unwrap();
+        drop(f);
+        // Make the file dense so it is read window by window, not by data extents.
+        let filled = std::fs::read(&big).unwrap();
+        std::fs::write(&big, &filled).unwrap();
+        for name in ["straddles", "in-overlap", "at-end"] {
+            std::fs::remove_file(dir.path().join(format!("{name}.pem"))).unwrap();
+            std::fs::remove_file(dir.path().join(format!("{name}.der"))).unwrap();
+        }
+
+        let (found, partials, summary) = scan_dir(dir.path());
+        assert!(partials.is_empty(), "{partials:?}");
+        let mut got: Vec<(String, u64)> = found.iter().map(|f| (f.cert.subject.clone(), f.offset)).collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("CN=at-end".to_string(), end - der_end.len() as u64),
+                ("CN=in-overlap".to_string(), WINDOW + OVERLAP / 2),
+                ("CN=straddles".to_string(), WINDOW - pem.len() as u64 / 2),
+            ]
+        );
+        assert_eq!(summary.files, 1);
+        assert_eq!(summary.bytes, end);
     }
 }

@@ -192,6 +192,12 @@ fn sniff(data: &[u8]) -> Format {
     Format::Other
 }
 
+/// Whether a file that starts with `head` must be scanned whole (an archive or a store, whose parts
+/// refer to each other), rather than window by window.
+pub fn needs_whole_buffer(head: &[u8]) -> bool {
+    !matches!(sniff(head), Format::Other | Format::SingleDer(_))
+}
+
 /// Whether a DER object has the shape of a v2/v3 certificate: `SEQUENCE { SEQUENCE { [0] { 2 } …`.
 /// Keys, CRLs and other lone DER files do not, so a parse failure on them is not a partial.
 fn looks_like_certificate(data: &[u8]) -> bool {

@@ -14,12 +14,27 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
-use memmap2::Mmap;
-
 use super::sigbus;
 
 /// Files at least this large are mapped instead of read.
 pub const MAP_THRESHOLD: u64 = 1 << 20;
+/// Large files are mapped and scanned this much at a time, so memory stays bounded however large
+/// the file (unless the caller needs the whole file at once, as for an archive).
+pub const WINDOW: u64 = 64 << 20;
+/// Consecutive windows overlap by more than any certificate or PEM block is long, so none is cut.
+pub const OVERLAP: u64 = 2 << 20;
+
+/// A piece of a file handed to the visitor.
+#[derive(Debug, Clone, Copy)]
+pub struct Chunk<'a> {
+    /// The bytes.
+    pub data: &'a [u8],
+    /// Where they start in the file.
+    pub offset: u64,
+    /// How many bytes from the start this chunk answers for; what begins past it belongs to the next
+    /// chunk, which will see it again (the overlap).
+    pub owned: u64,
+}
 /// Most data extents a sparse file is split into; past this the rest is read as one extent.
 const MAX_EXTENTS: usize = 4096;
 
@@ -51,9 +66,15 @@ impl FileReader {
         FileReader { buf: Vec::with_capacity(256 << 10), no_mmap }
     }
 
-    /// Opens `path` and calls `visit(bytes, offset_in_file)` once per data extent (once for an ordinary
-    /// file). Returns the number of bytes visited.
-    pub fn read(&mut self, path: &Path, mut visit: impl FnMut(&[u8], u64)) -> Result<u64, ReadError> {
+    /// Opens `path` and calls `visit` with its contents: once with the whole file when it is small,
+    /// or when `whole(first bytes)` says the caller needs it whole (an archive); otherwise once per
+    /// window of each data extent. Returns the number of bytes read.
+    pub fn read(
+        &mut self,
+        path: &Path,
+        whole: impl Fn(&[u8]) -> bool,
+        mut visit: impl FnMut(Chunk<'_>),
+    ) -> Result<u64, ReadError> {
         let file = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
@@ -68,75 +89,69 @@ impl FileReader {
             return Err(ReadError::NotRegular);
         }
         let size = meta.len();
-        if size < MAP_THRESHOLD || self.no_mmap && size <= MAX_READ_WHOLE {
+        if size < MAP_THRESHOLD {
             self.buf.clear();
             (&file).take(size.max(MAP_THRESHOLD)).read_to_end(&mut self.buf)?;
-            visit(&self.buf, 0);
-            return Ok(self.buf.len() as u64);
+            let owned = self.buf.len() as u64;
+            visit(Chunk { data: &self.buf, offset: 0, owned });
+            return Ok(owned);
         }
-        let extents = data_extents(&file, size, meta.blocks());
+        let mut head = [0u8; 64];
+        let head_len = std::os::unix::fs::FileExt::read_at(&file, &mut head, 0)?;
+        let windowed = !whole(&head[..head_len]);
         let mut total = 0;
-        for (start, len) in extents {
-            if self.no_mmap {
-                total += self.read_window(&file, start, len, &mut visit)?;
-                continue;
-            }
-            // SAFETY: the mapping is private and read-only. Another process may truncate the file
-            // while it is mapped; `sigbus::guard` makes the faulting pages read as zeros instead of
-            // killing the process, and reports it so the result is flagged.
-            let map = unsafe { memmap2::MmapOptions::new().offset(start).len(len as usize).map(&file)? };
-            advise_sequential(&map);
-            let faulted = sigbus::guard(&map, || visit(&map, start));
-            total += len;
-            if faulted {
-                return Err(ReadError::Truncated);
+        for (start, len) in data_extents(&file, size, meta.blocks()) {
+            let step = if windowed { WINDOW } else { len.max(1) };
+            let mut at = start;
+            while at < start + len {
+                let owned = step.min(start + len - at);
+                let span = if windowed { (owned + OVERLAP).min(start + len - at) } else { owned };
+                total += owned;
+                if self.no_mmap {
+                    self.read_span(&file, at, span, owned, &mut visit)?;
+                } else if map_span(&file, at, span, owned, &mut visit)? {
+                    return Err(ReadError::Truncated);
+                }
+                at += owned;
             }
         }
         Ok(total)
     }
 
-    /// Reads `[start, start + len)` into the reusable buffer in bounded windows (no-mmap mode).
-    fn read_window(
+    /// Reads `[at, at + span)` into the reusable buffer and visits it (no-mmap mode).
+    fn read_span(
         &mut self,
         file: &File,
-        start: u64,
-        len: u64,
-        visit: &mut impl FnMut(&[u8], u64),
-    ) -> Result<u64, ReadError> {
+        at: u64,
+        span: u64,
+        owned: u64,
+        visit: &mut impl FnMut(Chunk<'_>),
+    ) -> Result<(), ReadError> {
         use std::os::unix::fs::FileExt;
-        // Windows overlap by more than any certificate is long, so none is cut in two.
-        const WINDOW: u64 = 64 << 20;
-        const OVERLAP: u64 = 1 << 20;
-        let mut at = start;
-        let end = start + len;
-        while at < end {
-            let want = (end - at).min(WINDOW) as usize;
-            self.buf.resize(want, 0);
-            let mut got = 0;
-            while got < want {
-                match file.read_at(&mut self.buf[got..], at + got as u64) {
-                    Ok(0) => break,
-                    Ok(n) => got += n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e.into()),
-                }
+        self.buf.resize(span as usize, 0);
+        let mut got = 0;
+        while got < self.buf.len() {
+            match file.read_at(&mut self.buf[got..], at + got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
             }
-            visit(&self.buf[..got], at);
-            if got < want || at + want as u64 >= end {
-                break;
-            }
-            at += want as u64 - OVERLAP;
         }
-        Ok(len)
+        visit(Chunk { data: &self.buf[..got], offset: at, owned: owned.min(got as u64) });
+        Ok(())
     }
 }
 
-/// Largest file read whole into memory in no-mmap mode; larger ones are read in windows.
-const MAX_READ_WHOLE: u64 = 64 << 20;
-
-fn advise_sequential(map: &Mmap) {
+/// Maps `[at, at + span)` and visits it; returns whether the file shrank under the mapping.
+fn map_span(file: &File, at: u64, span: u64, owned: u64, visit: &mut impl FnMut(Chunk<'_>)) -> io::Result<bool> {
+    // SAFETY: the mapping is private and read-only. Another process may truncate the file while it
+    // is mapped; `sigbus::guard` makes the faulting pages read as zeros instead of killing the
+    // process, and reports it so the file is flagged.
+    let map = unsafe { memmap2::MmapOptions::new().offset(at).len(span as usize).map(file)? };
     // Only a hint; failure changes nothing.
     let _ = map.advise(memmap2::Advice::Sequential);
+    Ok(sigbus::guard(&map, || visit(Chunk { data: &map, offset: at, owned })))
 }
 
 /// The data extents of a file as (offset, length), page-aligned. A file with no holes (allocated
