@@ -118,7 +118,9 @@ pub fn der_object_len(data: &[u8]) -> Option<usize> {
             return None;
         }
         let bytes = data.get(2..2 + n)?;
-        let len = bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        let len = bytes
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
         (2 + n, len)
     };
     let total = header.checked_add(len)?;
@@ -136,7 +138,11 @@ const CACHE_SHARDS: usize = 16;
 
 impl Default for CertCache {
     fn default() -> Self {
-        CertCache { shards: (0..CACHE_SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+        CertCache {
+            shards: (0..CACHE_SHARDS)
+                .map(|_| Mutex::new(HashMap::new()))
+                .collect(),
+        }
     }
 }
 
@@ -174,7 +180,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn serial_hex(raw: &[u8]) -> String {
-    let start = raw.iter().position(|&b| b != 0).unwrap_or(raw.len().saturating_sub(1));
+    let start = raw
+        .iter()
+        .position(|&b| b != 0)
+        .unwrap_or(raw.len().saturating_sub(1));
     hex::encode(&raw[start.min(raw.len())..])
 }
 
@@ -217,7 +226,11 @@ fn dsa_p_bits(seq_content: &[u8]) -> Option<u32> {
         return None;
     }
     let len = der_object_len(seq_content)?;
-    let header = if seq_content[1] < 0x80 { 2 } else { 2 + usize::from(seq_content[1] & 0x7f) };
+    let header = if seq_content[1] < 0x80 {
+        2
+    } else {
+        2 + usize::from(seq_content[1] & 0x7f)
+    };
     Some(big_endian_bits(seq_content.get(header..len)?))
 }
 
@@ -231,15 +244,15 @@ fn big_endian_bits(n: &[u8]) -> u32 {
 
 fn curve_bits(oid: &str) -> Option<u32> {
     Some(match oid {
-        "1.2.840.10045.3.1.7" => 256,                  // P-256
-        "1.3.132.0.34" => 384,                         // P-384
-        "1.3.132.0.35" => 521,                         // P-521
-        "1.3.132.0.10" => 256,                         // secp256k1
-        "1.2.840.10045.3.1.1" => 192,                  // P-192
-        "1.3.132.0.33" => 224,                         // P-224
-        "1.3.36.3.3.2.8.1.1.7" => 256,                 // brainpoolP256r1
-        "1.3.36.3.3.2.8.1.1.11" => 384,                // brainpoolP384r1
-        "1.3.36.3.3.2.8.1.1.13" => 512,                // brainpoolP512r1
+        "1.2.840.10045.3.1.7" => 256,   // P-256
+        "1.3.132.0.34" => 384,          // P-384
+        "1.3.132.0.35" => 521,          // P-521
+        "1.3.132.0.10" => 256,          // secp256k1
+        "1.2.840.10045.3.1.1" => 192,   // P-192
+        "1.3.132.0.33" => 224,          // P-224
+        "1.3.36.3.3.2.8.1.1.7" => 256,  // brainpoolP256r1
+        "1.3.36.3.3.2.8.1.1.11" => 384, // brainpoolP384r1
+        "1.3.36.3.3.2.8.1.1.13" => 512, // brainpoolP512r1
         _ => return None,
     })
 }
@@ -289,8 +302,10 @@ pub fn go_name_string(name: &X509Name<'_>) -> String {
         ("2.5.4.3", "CN"),
         ("2.5.4.5", "SERIALNUMBER"),
     ];
-    let attrs: Vec<(String, &AttributeTypeAndValue<'_>)> =
-        name.iter_attributes().map(|a| (a.attr_type().to_id_string(), a)).collect();
+    let attrs: Vec<(String, &AttributeTypeAndValue<'_>)> = name
+        .iter_attributes()
+        .map(|a| (a.attr_type().to_id_string(), a))
+        .collect();
 
     // Each RDN is a list of "TYPE=value" strings; Go keeps only the last CN and SERIALNUMBER.
     let mut rdns: Vec<Vec<String>> = attrs
@@ -299,7 +314,12 @@ pub fn go_name_string(name: &X509Name<'_>) -> String {
         .map(|(oid, attr)| {
             let raw = attr.attr_value();
             let mut der = Vec::with_capacity(raw.data.len() + 4);
-            der.push(raw.header.raw_tag().and_then(|t| t.first().copied()).unwrap_or(0x0c));
+            der.push(
+                raw.header
+                    .raw_tag()
+                    .and_then(|t| t.first().copied())
+                    .unwrap_or(0x0c),
+            );
             push_der_len(&mut der, raw.data.len());
             der.extend_from_slice(raw.data);
             vec![format!("{oid}={}", format_args!("#{}", hex::encode(der)))]
@@ -317,7 +337,11 @@ pub fn go_name_string(name: &X509Name<'_>) -> String {
             _ => rdns.push(values),
         }
     }
-    rdns.iter().rev().map(|rdn| rdn.join("+")).collect::<Vec<_>>().join(",")
+    rdns.iter()
+        .rev()
+        .map(|rdn| rdn.join("+"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn push_der_len(out: &mut Vec<u8>, len: usize) {
@@ -325,7 +349,10 @@ fn push_der_len(out: &mut Vec<u8>, len: usize) {
         out.push(len as u8);
     } else {
         let bytes = len.to_be_bytes();
-        let skip = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len() - 1);
+        let skip = bytes
+            .iter()
+            .position(|&b| b != 0)
+            .unwrap_or(bytes.len() - 1);
         out.push(0x80 | (bytes.len() - skip) as u8);
         out.extend_from_slice(&bytes[skip..]);
     }
@@ -338,14 +365,18 @@ fn attribute_text(attr: &AttributeTypeAndValue<'_>) -> String {
     match value.header.tag().0 {
         // BMPString: UTF-16BE.
         30 => {
-            let units: Vec<u16> =
-                data.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+            let units: Vec<u16> = data
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
             String::from_utf16_lossy(&units)
         }
         // UniversalString: UTF-32BE.
         28 => data
             .chunks_exact(4)
-            .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])).unwrap_or('\u{fffd}'))
+            .map(|c| {
+                char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])).unwrap_or('\u{fffd}')
+            })
             .collect(),
         // T61String is in practice Latin-1.
         20 => match std::str::from_utf8(data) {

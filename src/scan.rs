@@ -37,7 +37,10 @@ impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
             limits: Limits::default(),
-            pkcs12_passwords: DEFAULT_PKCS12_PASSWORDS.iter().map(|s| s.to_string()).collect(),
+            pkcs12_passwords: DEFAULT_PKCS12_PASSWORDS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             one_file_system: false,
             threads: 0,
             no_mmap: false,
@@ -183,8 +186,11 @@ fn scan_target(
     tx: &Sender<Vec<Record>>,
 ) {
     let name: Arc<str> = Arc::from(target.path().to_string_lossy().as_ref());
-    let detector =
-        Detector { cache, limits: &options.limits, passwords: &options.pkcs12_passwords };
+    let detector = Detector {
+        cache,
+        limits: &options.limits,
+        passwords: &options.pkcs12_passwords,
+    };
     let worker = || Worker {
         detector: &detector,
         reader: FileReader::new(options.no_mmap),
@@ -198,7 +204,10 @@ fn scan_target(
             worker().scan_file(path, &location);
         }
         Target::Directory(root) => {
-            let walk = WalkOptions { one_file_system: options.one_file_system, threads: options.threads };
+            let walk = WalkOptions {
+                one_file_system: options.one_file_system,
+                threads: options.threads,
+            };
             dir::walk(root, &walk, || {
                 let mut w = worker();
                 move |event: Event<'_>| match event {
@@ -239,32 +248,38 @@ impl Worker<'_> {
         let detector = self.detector;
         let mut members_skipped = 0;
         let mut panicked = None;
-        let result = self.reader.read(path, crate::detect::needs_whole_buffer, |chunk| {
-            sink.base_offset = chunk.offset;
-            sink.owned_end = chunk.offset + chunk.owned;
-            // A bug in a parser must cost one file, not the scan: contain it and report it.
-            let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                if chunk.offset == 0 {
-                    detector.scan(chunk.data, &mut sink).members_skipped
-                } else {
-                    // A later window or data extent: the file's format was judged at its start.
-                    detector.search(chunk.data, &mut sink);
-                    0
+        let result = self
+            .reader
+            .read(path, crate::detect::needs_whole_buffer, |chunk| {
+                sink.base_offset = chunk.offset;
+                sink.owned_end = chunk.offset + chunk.owned;
+                // A bug in a parser must cost one file, not the scan: contain it and report it.
+                let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    if chunk.offset == 0 {
+                        detector.scan(chunk.data, &mut sink).members_skipped
+                    } else {
+                        // A later window or data extent: the file's format was judged at its start.
+                        detector.search(chunk.data, &mut sink);
+                        0
+                    }
+                }));
+                match scanned {
+                    Ok(skipped) => members_skipped += skipped,
+                    Err(payload) => panicked = Some(panic_message(&payload)),
                 }
-            }));
-            match scanned {
-                Ok(skipped) => members_skipped += skipped,
-                Err(payload) => panicked = Some(panic_message(&payload)),
-            }
-        });
+            });
         if let Some(message) = panicked {
             sink.records.push(Record::Error(FileError {
                 location: location.to_string(),
                 target: Arc::clone(&self.target),
-                error: format!("internal error while scanning this file (please report): {message}"),
+                error: format!(
+                    "internal error while scanning this file (please report): {message}"
+                ),
             }));
         }
-        self.progress.members_skipped.fetch_add(members_skipped, Ordering::Relaxed);
+        self.progress
+            .members_skipped
+            .fetch_add(members_skipped, Ordering::Relaxed);
         match result {
             Ok(bytes) => {
                 self.progress.files.fetch_add(1, Ordering::Relaxed);
@@ -277,8 +292,14 @@ impl Worker<'_> {
                 error: e.to_string(),
             })),
         }
-        let found = sink.records.iter().filter(|r| matches!(r, Record::Certificate(_))).count();
-        self.progress.certificates.fetch_add(found as u64, Ordering::Relaxed);
+        let found = sink
+            .records
+            .iter()
+            .filter(|r| matches!(r, Record::Certificate(_)))
+            .count();
+        self.progress
+            .certificates
+            .fetch_add(found as u64, Ordering::Relaxed);
         let records = sink.records;
         self.send(records);
     }
@@ -323,7 +344,11 @@ impl FileSink<'_> {
 
     /// Offsets of the file itself are shifted by the extent being read; members have their own.
     fn offset(&self, offset: u64) -> u64 {
-        if self.members.is_empty() { self.base_offset + offset } else { offset }
+        if self.members.is_empty() {
+            self.base_offset + offset
+        } else {
+            offset
+        }
     }
 }
 
@@ -366,41 +391,23 @@ impl Sink for FileSink<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::testing::openssl_certificate;
     use crate::source::read::{OVERLAP, WINDOW};
     use std::io::{Seek, SeekFrom, Write};
-    use std::process::Command;
-
-    /// A fresh self-signed certificate made by openssl: (PEM, DER).
-    fn openssl_certificate(dir: &Path, name: &str) -> (Vec<u8>, Vec<u8>) {
-        let pem = dir.join(format!("{name}.pem"));
-        let der = dir.join(format!("{name}.der"));
-        let status = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"])
-            .args(["-keyout", "/dev/null", "-days", "30", "-subj", &format!("/CN={name}")])
-            .arg("-out")
-            .arg(&pem)
-            .status()
-            .expect("openssl must be installed (.ci/run installs it)");
-        assert!(status.success());
-        let status = Command::new("openssl")
-            .args(["x509", "-outform", "DER", "-in"])
-            .arg(&pem)
-            .arg("-out")
-            .arg(&der)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        (std::fs::read(pem).unwrap(), std::fs::read(der).unwrap())
-    }
 
     fn scan_dir(dir: &Path) -> (Vec<Finding>, Vec<Partial>, Summary) {
         let (mut found, mut partials) = (Vec::new(), Vec::new());
         let target = Target::resolve(dir.to_str().unwrap()).unwrap();
-        let summary = scan(&[target], &ScanOptions::default(), &Progress::default(), |r| match r {
-            Record::Certificate(f) => found.push(f),
-            Record::Partial(p) => partials.push(p),
-            Record::Error(e) => panic!("unexpected error {e:?}"),
-        });
+        let summary = scan(
+            &[target],
+            &ScanOptions::default(),
+            &Progress::default(),
+            |r| match r {
+                Record::Certificate(f) => found.push(f),
+                Record::Partial(p) => partials.push(p),
+                Record::Error(e) => panic!("unexpected error {e:?}"),
+            },
+        );
         (found, partials, summary)
     }
 
@@ -414,7 +421,8 @@ mod tests {
         let mut f = std::fs::File::create(&big).unwrap();
         f.write_all(&vec![0x5a; 4096]).unwrap();
         // PEM across the first window's end; DER inside the overlap; DER at the end of the file.
-        f.seek(SeekFrom::Start(WINDOW - pem.len() as u64 / 2)).unwrap();
+        f.seek(SeekFrom::Start(WINDOW - pem.len() as u64 / 2))
+            .unwrap();
         f.write_all(&pem).unwrap();
         f.seek(SeekFrom::Start(WINDOW + OVERLAP / 2)).unwrap();
         f.write_all(&der).unwrap();
@@ -432,7 +440,10 @@ mod tests {
 
         let (found, partials, summary) = scan_dir(dir.path());
         assert!(partials.is_empty(), "{partials:?}");
-        let mut got: Vec<(String, u64)> = found.iter().map(|f| (f.cert.subject.clone(), f.offset)).collect();
+        let mut got: Vec<(String, u64)> = found
+            .iter()
+            .map(|f| (f.cert.subject.clone(), f.offset))
+            .collect();
         got.sort();
         assert_eq!(
             got,

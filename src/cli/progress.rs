@@ -18,15 +18,14 @@ impl ProgressLine {
     /// Starts drawing `progress` if stderr is a terminal; otherwise does nothing.
     pub fn start(progress: &'static Progress) -> ProgressLine {
         if !std::io::stderr().is_terminal() {
-            return ProgressLine { stop: None, thread: None };
+            return ProgressLine {
+                stop: None,
+                thread: None,
+            };
         }
         let (tx, rx) = mpsc::channel::<()>();
         let thread = thread::spawn(move || {
-            loop {
-                match rx.recv_timeout(Duration::from_millis(200)) {
-                    Err(RecvTimeoutError::Timeout) => {}
-                    _ => break,
-                }
+            while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(Duration::from_millis(200)) {
                 let mut err = std::io::stderr().lock();
                 let _ = write!(
                     err,
@@ -39,7 +38,10 @@ impl ProgressLine {
             }
             let _ = write!(std::io::stderr(), "\r\x1b[K");
         });
-        ProgressLine { stop: Some(tx), thread: Some(thread) }
+        ProgressLine {
+            stop: Some(tx),
+            thread: Some(thread),
+        }
     }
 }
 

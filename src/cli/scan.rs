@@ -40,7 +40,13 @@ pub struct ScanArgs {
     one_file_system: bool,
 
     /// Worker threads [default: one per CPU].
-    #[arg(short = 'j', long, value_name = "N", default_value_t = 0, hide_default_value = true)]
+    #[arg(
+        short = 'j',
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
     threads: usize,
 
     /// Read every file with read(2), never memory-map (for FUSE and network filesystems).
@@ -75,8 +81,11 @@ fn parse_size(s: &str) -> Result<u64, String> {
         Some(b'G' | b'g') => (&s[..s.len() - 1], 30),
         _ => (s, 0),
     };
-    let n: u64 = digits.parse().map_err(|_| format!("`{s}` is not a size (e.g. 512M, 4G)"))?;
-    n.checked_mul(1 << shift).ok_or_else(|| format!("`{s}` is too large"))
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (e.g. 512M, 4G)"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 pub fn run(args: ScanArgs) -> i32 {
@@ -90,7 +99,10 @@ pub fn run(args: ScanArgs) -> i32 {
             }
         }
     }
-    let mut passwords: Vec<String> = DEFAULT_PKCS12_PASSWORDS.iter().map(|s| s.to_string()).collect();
+    let mut passwords: Vec<String> = DEFAULT_PKCS12_PASSWORDS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     passwords.extend(args.pkcs12_passwords.iter().cloned());
     let options = ScanOptions {
         limits: Limits {

@@ -19,7 +19,6 @@ use std::io::Read;
 use flate2::bufread::DeflateDecoder;
 use rawzip::{CompressionMethod, ZipArchive};
 
-
 use super::{Budget, Detector, FormatResult, Parser, Sink};
 
 /// Scans every member of the zip archive in `data` (found `depth` archives deep).
@@ -30,12 +29,16 @@ pub fn scan(
     budget: &mut Budget,
     sink: &mut dyn Sink,
 ) -> FormatResult {
-    let archive = ZipArchive::from_slice(data).map_err(|e| format!("not a readable zip archive: {e}"))?;
+    let archive =
+        ZipArchive::from_slice(data).map_err(|e| format!("not a readable zip archive: {e}"))?;
     if depth >= det.limits.max_archive_depth {
         sink.partial(
             0,
             Parser::Zip,
-            format!("archive nested more than {} levels deep; not opened", det.limits.max_archive_depth),
+            format!(
+                "archive nested more than {} levels deep; not opened",
+                det.limits.max_archive_depth
+            ),
         );
         return Ok(());
     }
@@ -46,7 +49,11 @@ pub fn scan(
             Ok(Some(record)) => record,
             Ok(None) => break,
             Err(e) => {
-                sink.partial(0, Parser::Zip, format!("central directory unreadable after {count} entries: {e}"));
+                sink.partial(
+                    0,
+                    Parser::Zip,
+                    format!("central directory unreadable after {count} entries: {e}"),
+                );
                 break;
             }
         };
@@ -55,7 +62,10 @@ pub fn scan(
             sink.partial(
                 0,
                 Parser::Zip,
-                format!("more than {} entries; the rest were not read", det.limits.max_archive_entries),
+                format!(
+                    "more than {} entries; the rest were not read",
+                    det.limits.max_archive_entries
+                ),
             );
             break;
         }
@@ -73,7 +83,13 @@ pub fn scan(
             .and_then(|entry| {
                 let method = record.compression_method();
                 let declared = record.uncompressed_size_hint();
-                read_member(entry.data(), method, declared, det.limits.max_member_size, budget)
+                read_member(
+                    entry.data(),
+                    method,
+                    declared,
+                    det.limits.max_member_size,
+                    budget,
+                )
             });
         sink.enter(&name);
         match member {
@@ -133,7 +149,9 @@ fn inflate_declared(compressed: &[u8], declared: u64, allowed: u64) -> Option<Ve
         return None;
     }
     let mut out = vec![0u8; declared as usize];
-    let n = INFLATER.with(|d| d.borrow_mut().deflate_decompress(compressed, &mut out)).ok()?;
+    let n = INFLATER
+        .with(|d| d.borrow_mut().deflate_decompress(compressed, &mut out))
+        .ok()?;
     (n as u64 == declared).then_some(out)
 }
 
@@ -141,12 +159,16 @@ fn inflate_declared(compressed: &[u8], declared: u64, allowed: u64) -> Option<Ve
 pub fn is_code(name: &str) -> bool {
     const CODE: [&str; 6] = [".class", ".java", ".kt", ".scala", ".groovy", ".clj"];
     let name = name.as_bytes();
-    CODE.iter().any(|ext| name.len() > ext.len() && name[name.len() - ext.len()..].eq_ignore_ascii_case(ext.as_bytes()))
+    CODE.iter().any(|ext| {
+        name.len() > ext.len()
+            && name[name.len() - ext.len()..].eq_ignore_ascii_case(ext.as_bytes())
+    })
 }
 
 fn too_big(allowed: u64, max_member: u64) -> String {
     if allowed < max_member {
-        "decompressed-size budget for this file exhausted (zip bomb?); member not scanned".to_string()
+        "decompressed-size budget for this file exhausted (zip bomb?); member not scanned"
+            .to_string()
     } else {
         format!("member larger than {max_member} bytes when decompressed; not scanned")
     }

@@ -35,7 +35,13 @@ pub(crate) struct DerSearch {
 
 impl DerSearch {
     /// Handles every anchor that starts before `limit`.
-    pub(crate) fn advance(&mut self, det: &Detector<'_>, data: &[u8], sink: &mut dyn Sink, limit: usize) {
+    pub(crate) fn advance(
+        &mut self,
+        det: &Detector<'_>,
+        data: &[u8],
+        sink: &mut dyn Sink,
+        limit: usize,
+    ) {
         let start = self.pos.max(self.next_free);
         if start < limit {
             let window = &data[start..data.len().min(limit + 1)];
@@ -46,7 +52,9 @@ impl DerSearch {
                 if at < self.next_free {
                     continue; // inside a certificate already reported
                 }
-                let Some(len) = certificate_shape(&data[at..]) else { continue };
+                let Some(len) = certificate_shape(&data[at..]) else {
+                    continue;
+                };
                 if let Ok(cert) = det.cache.get_or_parse(&data[at..at + len]) {
                     sink.certificate(cert, at as u64, Parser::Der);
                     self.next_free = at + len;
@@ -96,7 +104,10 @@ mod tests {
 
     #[test]
     fn shape_rejects_near_misses() {
-        assert_eq!(certificate_shape(&[0x30, 0x82, 0x00, 0x04, 0x30, 0x00, 0x03, 0x00]), None);
+        assert_eq!(
+            certificate_shape(&[0x30, 0x82, 0x00, 0x04, 0x30, 0x00, 0x03, 0x00]),
+            None
+        );
         assert_eq!(certificate_shape(&[0x30, 0x82, 0xff, 0xff]), None);
         assert_eq!(certificate_shape(&[]), None);
     }

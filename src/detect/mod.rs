@@ -145,9 +145,12 @@ enum Format {
     Other,
 }
 
-const OID_PKCS7_DATA: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
-const OID_PKCS7_SIGNED_DATA: &[u8] =
-    &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+const OID_PKCS7_DATA: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01,
+];
+const OID_PKCS7_SIGNED_DATA: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02,
+];
 
 /// Length of the BER/DER header at the start of `data` (tag byte included), definite or indefinite.
 fn header_len(data: &[u8]) -> Option<usize> {
@@ -170,24 +173,25 @@ fn sniff(data: &[u8]) -> Format {
     if data.first() != Some(&0x30) {
         return Format::Other;
     }
-    let inner = header_len(data).and_then(|h| data.get(h..)).unwrap_or_default();
+    let inner = header_len(data)
+        .and_then(|h| data.get(h..))
+        .unwrap_or_default();
     // PFX: SEQUENCE { version INTEGER 3, authSafe ContentInfo { id-data, … }, … }
-    if let Some(auth_safe) = inner.strip_prefix(&[0x02, 0x01, 0x03][..]) {
-        if auth_safe.first() == Some(&0x30)
-            && header_len(auth_safe)
-                .and_then(|h| auth_safe.get(h..))
-                .is_some_and(|ci| ci.starts_with(OID_PKCS7_DATA))
-        {
-            return Format::Pkcs12;
-        }
+    if let Some(auth_safe) = inner.strip_prefix(&[0x02, 0x01, 0x03][..])
+        && auth_safe.first() == Some(&0x30)
+        && header_len(auth_safe)
+            .and_then(|h| auth_safe.get(h..))
+            .is_some_and(|ci| ci.starts_with(OID_PKCS7_DATA))
+    {
+        return Format::Pkcs12;
     }
     if inner.starts_with(OID_PKCS7_SIGNED_DATA) {
         return Format::Pkcs7;
     }
-    if let Some(len) = der_object_len(data) {
-        if data[len..].iter().all(|&b| matches!(b, 0 | b'\r' | b'\n')) {
-            return Format::SingleDer(len);
-        }
+    if let Some(len) = der_object_len(data)
+        && data[len..].iter().all(|&b| matches!(b, 0 | b'\r' | b'\n'))
+    {
+        return Format::SingleDer(len);
     }
     Format::Other
 }
@@ -201,7 +205,9 @@ pub fn needs_whole_buffer(head: &[u8]) -> bool {
 /// Whether a DER object has the shape of a v2/v3 certificate: `SEQUENCE { SEQUENCE { [0] { 2 } …`.
 /// Keys, CRLs and other lone DER files do not, so a parse failure on them is not a partial.
 fn looks_like_certificate(data: &[u8]) -> bool {
-    let tbs = header_len(data).and_then(|h| data.get(h..)).unwrap_or_default();
+    let tbs = header_len(data)
+        .and_then(|h| data.get(h..))
+        .unwrap_or_default();
     tbs.first() == Some(&0x30)
         && header_len(tbs)
             .and_then(|h| tbs.get(h..))
@@ -212,7 +218,10 @@ impl Detector<'_> {
     /// Scans one top-level buffer (a whole file), with a fresh decompression budget, which is
     /// returned to tell what was used and skipped.
     pub fn scan(&self, data: &[u8], sink: &mut dyn Sink) -> Budget {
-        let mut budget = Budget { decompressed_left: self.limits.max_decompressed, members_skipped: 0 };
+        let mut budget = Budget {
+            decompressed_left: self.limits.max_decompressed,
+            members_skipped: 0,
+        };
         self.scan_nested(data, 0, &mut budget, sink);
         budget
     }
@@ -309,7 +318,8 @@ pub(crate) mod testing {
 
     impl Sink for Recorder {
         fn certificate(&mut self, cert: Arc<Certificate>, offset: u64, parser: Parser) {
-            self.certs.push((self.path(), offset, parser, cert.sha256_hex()));
+            self.certs
+                .push((self.path(), offset, parser, cert.sha256_hex()));
         }
         fn partial(&mut self, offset: u64, parser: Parser, reason: String) {
             self.partials.push((self.path(), offset, parser, reason));
@@ -322,12 +332,67 @@ pub(crate) mod testing {
         }
     }
 
+    /// A fresh self-signed EC certificate made by `openssl` in `dir`: (PEM, DER).
+    pub fn openssl_certificate(dir: &std::path::Path, name: &str) -> (Vec<u8>, Vec<u8>) {
+        use std::process::Command;
+        let pem = dir.join(format!("{name}.pem"));
+        let der = dir.join(format!("{name}.der"));
+        let status = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+            ])
+            .args([
+                "-keyout",
+                "/dev/null",
+                "-days",
+                "30",
+                "-subj",
+                &format!("/CN={name}"),
+            ])
+            .arg("-out")
+            .arg(&pem)
+            .status()
+            .expect("openssl must be installed (.ci/run installs it)");
+        assert!(status.success(), "openssl req failed");
+        let status = Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(&pem)
+            .arg("-out")
+            .arg(&der)
+            .status()
+            .expect("openssl must be installed");
+        assert!(status.success(), "openssl x509 failed");
+        let read = |p: std::path::PathBuf| {
+            std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        };
+        (read(pem), read(der))
+    }
+
+    /// SHA-256 of `der` as lowercase hex, as reports print it.
+    pub fn sha256_hex(der: &[u8]) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(der))
+    }
+
     /// Runs the full detector stack over `data` with default limits.
     pub fn scan(data: &[u8]) -> Recorder {
         let cache = CertCache::new();
         let limits = Limits::default();
-        let passwords: Vec<String> = DEFAULT_PKCS12_PASSWORDS.iter().map(|s| s.to_string()).collect();
-        let detector = Detector { cache: &cache, limits: &limits, passwords: &passwords };
+        let passwords: Vec<String> = DEFAULT_PKCS12_PASSWORDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let detector = Detector {
+            cache: &cache,
+            limits: &limits,
+            passwords: &passwords,
+        };
         let mut rec = Recorder::default();
         detector.scan(data, &mut rec);
         rec

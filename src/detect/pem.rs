@@ -11,9 +11,9 @@
 
 use std::sync::{Arc, LazyLock};
 
-use aho_corasick::AhoCorasick;
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use memchr::memmem::Finder;
 
 use super::{Detector, Parser, Sink};
 use crate::cert::{Certificate, der_object_len};
@@ -36,12 +36,11 @@ static BASE64: LazyLock<GeneralPurpose> = LazyLock::new(|| {
     )
 });
 
-/// The needles: `-----BEGIN` itself, and `-----BEGIN` base64-encoded at each of the three byte
-/// alignments (pattern ids 1, 2, 3 = 0, 1, 2 unknown bytes before it in its 3-byte group).
-static NEEDLES: LazyLock<(AhoCorasick, [usize; 3])> = LazyLock::new(|| {
-    let mut patterns: Vec<Vec<u8>> = vec![BEGIN.to_vec()];
-    let mut skips = [0usize; 3];
-    for (k, skip) in skips.iter_mut().enumerate() {
+/// `-----BEGIN` base64-encoded after 0, 1 and 2 unknown bytes in its 3-byte group: each as (the
+/// characters fixed by `BEGIN` alone, how many characters of the group precede them, where
+/// [`DASHES_B64`] sits in them).
+static ENCODED_BEGIN: LazyLock<[(Vec<u8>, usize, usize); 3]> = LazyLock::new(|| {
+    std::array::from_fn(|k| {
         let mut plain = vec![0u8; k];
         plain.extend_from_slice(BEGIN);
         let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&plain);
@@ -49,15 +48,19 @@ static NEEDLES: LazyLock<(AhoCorasick, [usize; 3])> = LazyLock::new(|| {
         // bits of whatever follows the needle. Keep only the characters fixed by `BEGIN` alone.
         let first = (8 * k).div_ceil(6);
         let last = (8 * (k + BEGIN.len())) / 6;
-        *skip = first;
-        patterns.push(encoded.as_bytes()[first..last].to_vec());
-    }
-    let ac = AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-        .build(&patterns)
-        .unwrap_or_else(|e| unreachable!("static patterns are valid: {e}"));
-    (ac, skips)
+        let pattern = encoded.as_bytes()[first..last].to_vec();
+        let dashes = memchr::memmem::find(&pattern, DASHES_B64)
+            .unwrap_or_else(|| unreachable!("every encoding of five dashes holds {DASHES_B64:?}"));
+        (pattern, first, dashes)
+    })
 });
+
+/// Four characters that every base64 encoding of `-----`, at any alignment, contains: one cheap
+/// needle for all three encodings of `-----BEGIN`.
+const DASHES_B64: &[u8] = b"LS0t";
+
+static FIND_BEGIN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(BEGIN));
+static FIND_DASHES_B64: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(DASHES_B64));
 
 /// What a block's label says it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,43 +85,79 @@ pub(crate) struct PemSearch<'d> {
     pos: usize,
     runs: RunStarts,
     base64_level: u32,
+    /// Needle positions in the current window: (position, whether it is a plain `-----BEGIN`).
+    hits: Vec<(usize, bool)>,
 }
 
 impl<'d> PemSearch<'d> {
     pub(crate) fn new(data: &'d [u8], base64_level: u32) -> Self {
-        PemSearch { data, pos: 0, runs: RunStarts::default(), base64_level }
+        PemSearch {
+            data,
+            pos: 0,
+            runs: RunStarts::default(),
+            base64_level,
+            hits: Vec::new(),
+        }
     }
 
     /// Handles every needle that starts before `limit` (blocks may extend past it).
     pub(crate) fn advance(&mut self, det: &Detector<'_>, sink: &mut dyn Sink, limit: usize) {
-        let (needles, skips) = &*NEEDLES;
+        if self.pos >= limit {
+            return;
+        }
         let data = self.data;
-        while self.pos < limit {
-            let window = &data[self.pos..data.len().min(limit + LONGEST_NEEDLE)];
-            let Some(m) = needles.find(window) else {
-                self.pos = limit;
-                return;
-            };
-            let start = self.pos + m.start();
-            if start >= limit {
-                self.pos = limit;
-                return;
+        let base = self.pos;
+        let window = &data[base..data.len().min(limit + LONGEST_NEEDLE)];
+        let mut hits = std::mem::take(&mut self.hits);
+        hits.clear();
+        hits.extend(
+            FIND_BEGIN
+                .find_iter(window)
+                .map(|i| (base + i, true))
+                .take_while(|h| h.0 < limit),
+        );
+        if self.base64_level < MAX_BASE64_NESTING {
+            let encoded = FIND_DASHES_B64.find_iter(window).map(|i| (base + i, false));
+            hits.extend(encoded.take_while(|h| h.0 < limit));
+            hits.sort_unstable();
+        }
+        for &(start, plain) in &hits {
+            if start < self.pos {
+                continue; // inside a block already read
             }
-            self.pos = match m.pattern().as_usize() {
-                0 => scan_block(det, data, start, sink),
-                _ if self.base64_level >= MAX_BASE64_NESTING => start + 1,
-                k => {
-                    let group_start = start.saturating_sub(skips[k - 1]);
-                    let run_start = self.runs.find(data, group_start);
-                    // The group must sit on a 4-character boundary of its run for the decoding to line up.
-                    if (group_start - run_start) % 4 == 0 {
-                        unwrap_base64(det, data, group_start, k - 1, sink, self.base64_level)
-                    } else {
-                        start + 1
-                    }
-                }
+            self.pos = if plain {
+                scan_block(det, data, start, sink)
+            } else {
+                self.encoded_begin(det, sink, start).unwrap_or(start + 1)
             };
         }
+        self.hits = hits;
+        self.pos = self.pos.max(limit);
+    }
+
+    /// At base64-encoded dashes: if an encoded `-----BEGIN` is here on a group boundary of its
+    /// base64 run, decodes the run and scans it; returns where to resume.
+    fn encoded_begin(
+        &mut self,
+        det: &Detector<'_>,
+        sink: &mut dyn Sink,
+        at: usize,
+    ) -> Option<usize> {
+        let data = self.data;
+        let (lead, (_, skip, _)) =
+            ENCODED_BEGIN
+                .iter()
+                .enumerate()
+                .find(|(_, (pattern, _, dashes))| {
+                    at.checked_sub(*dashes)
+                        .is_some_and(|start| data[start..].starts_with(pattern))
+                })?;
+        let group_start = (at - ENCODED_BEGIN[lead].2).checked_sub(*skip)?;
+        let run_start = self.runs.find(data, group_start);
+        // The group must sit on a 4-character boundary of its run for the decoding to line up.
+        (group_start - run_start)
+            .is_multiple_of(4)
+            .then(|| unwrap_base64(det, data, group_start, lead, sink, self.base64_level))
     }
 }
 
@@ -136,10 +175,11 @@ impl RunStarts {
         while start > floor && is_base64_char(data[start - 1]) {
             start -= 1;
         }
-        if let Some((pos, run_start)) = self.last {
-            if start == pos && pos <= at {
-                start = run_start;
-            }
+        if let Some((pos, run_start)) = self.last
+            && start == pos
+            && pos <= at
+        {
+            start = run_start;
         }
         self.last = Some((at, start));
         start
@@ -162,7 +202,11 @@ fn scan_block(det: &Detector<'_>, data: &[u8], start: usize, sink: &mut dyn Sink
         // A header followed by (almost) nothing but other text is a mention of the header (a
         // constant in source code, a regex, documentation), not a certificate that was cut short:
         // the smallest real certificate is hundreds of base64 characters.
-        Err(Damage { resume, mention: true, .. }) if body.len() < MENTION_MAX_BODY => return resume,
+        Err(Damage {
+            resume,
+            mention: true,
+            ..
+        }) if body.len() < MENTION_MAX_BODY => return resume,
         Err(Damage { reason, resume, .. }) => {
             sink.partial(offset, Parser::Pem, reason);
             return resume;
@@ -171,7 +215,11 @@ fn scan_block(det: &Detector<'_>, data: &[u8], start: usize, sink: &mut dyn Sink
     let der = match BASE64.decode(&body) {
         Ok(der) => der,
         Err(e) => {
-            sink.partial(offset, Parser::Pem, format!("PEM body is not valid base64: {e}"));
+            sink.partial(
+                offset,
+                Parser::Pem,
+                format!("PEM body is not valid base64: {e}"),
+            );
             return end;
         }
     };
@@ -182,11 +230,19 @@ fn scan_block(det: &Detector<'_>, data: &[u8], start: usize, sink: &mut dyn Sink
             let cert_der = der_object_len(&der).map_or(&der[..], |len| &der[..len]);
             match det.cache.get_or_parse(cert_der) {
                 Ok(cert) => sink.certificate(cert, offset, Parser::Pem),
-                Err(e) => sink.partial(offset, Parser::Pem, format!("PEM block does not hold a certificate: {e}")),
+                Err(e) => sink.partial(
+                    offset,
+                    Parser::Pem,
+                    format!("PEM block does not hold a certificate: {e}"),
+                ),
             }
         }
         Label::Pkcs7 => {
-            let mut at_block = Relocated { inner: sink, offset, parser: None };
+            let mut at_block = Relocated {
+                inner: sink,
+                offset,
+                parser: None,
+            };
             if let Err(reason) = super::pkcs7::scan(det, &der, &mut at_block) {
                 sink.partial(offset, Parser::Pkcs7, reason);
             }
@@ -211,7 +267,9 @@ fn read_label(data: &[u8], mut i: usize) -> Option<(Label, usize)> {
         match data.get(i) {
             Some(b'-') if data[i..].starts_with(b"-----") => {
                 let kind = match &label[..len] {
-                    b"CERTIFICATE" | b"TRUSTEDCERTIFICATE" | b"X509CERTIFICATE" => Label::Certificate,
+                    b"CERTIFICATE" | b"TRUSTEDCERTIFICATE" | b"X509CERTIFICATE" => {
+                        Label::Certificate
+                    }
                     b"PKCS7" | b"CMS" => Label::Pkcs7,
                     _ => Label::Other,
                 };
@@ -244,21 +302,38 @@ struct Damage {
 
 impl Damage {
     fn new(reason: impl Into<String>, resume: usize, mention: bool) -> Damage {
-        Damage { reason: reason.into(), resume, mention }
+        Damage {
+            reason: reason.into(),
+            resume,
+            mention,
+        }
     }
 }
 
 /// Collects the base64 body into `out` up to `-----END…-----`; returns the index after the block.
-fn read_body(data: &[u8], mut i: usize, max_body: usize, out: &mut Vec<u8>) -> Result<usize, Damage> {
+fn read_body(
+    data: &[u8],
+    mut i: usize,
+    max_body: usize,
+    out: &mut Vec<u8>,
+) -> Result<usize, Damage> {
     loop {
         i = skip_noise(data, i);
         let Some(&c) = data.get(i) else {
-            return Err(Damage::new("PEM block has no END line (truncated)", data.len(), false));
+            return Err(Damage::new(
+                "PEM block has no END line (truncated)",
+                data.len(),
+                false,
+            ));
         };
         match c {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=' => {
                 if out.len() >= max_body {
-                    return Err(Damage::new(format!("PEM body longer than {max_body} bytes"), i, false));
+                    return Err(Damage::new(
+                        format!("PEM body longer than {max_body} bytes"),
+                        i,
+                        false,
+                    ));
                 }
                 out.push(c);
                 i += 1;
@@ -271,18 +346,31 @@ fn read_body(data: &[u8], mut i: usize, max_body: usize, out: &mut Vec<u8>) -> R
             b'"' | b'\'' => match string_continuation(data, i) {
                 Some(next) => i = next,
                 None => {
-                    return Err(Damage::new("PEM block ends inside a string before its END line", i + 1, true));
+                    return Err(Damage::new(
+                        "PEM block ends inside a string before its END line",
+                        i + 1,
+                        true,
+                    ));
                 }
             },
             b'-' if data[i..].starts_with(END) => {
-                let close = memchr::memmem::find(&data[i + END.len()..data.len().min(i + MAX_LABEL_SPAN)], b"-----");
+                let close = memchr::memmem::find(
+                    &data[i + END.len()..data.len().min(i + MAX_LABEL_SPAN)],
+                    b"-----",
+                );
                 return Ok(close.map_or(i + END.len(), |c| i + END.len() + c + 5));
             }
             b'-' if data[i..].starts_with(BEGIN) => {
-                return Err(Damage::new("PEM block has no END line before the next BEGIN", i, true));
+                return Err(Damage::new(
+                    "PEM block has no END line before the next BEGIN",
+                    i,
+                    true,
+                ));
             }
             _ => {
-                let reason = format!("unexpected byte 0x{c:02x} in PEM body at offset {i} before the END line");
+                let reason = format!(
+                    "unexpected byte 0x{c:02x} in PEM body at offset {i} before the END line"
+                );
                 return Err(Damage::new(reason, i, true));
             }
         }
@@ -321,7 +409,11 @@ fn skip_noise(data: &[u8], mut i: usize) -> usize {
                 match data.get(j) {
                     Some(b'n' | b'r' | b't') => i = j + 1,
                     Some(b'\r' | b'\n') => i = j,
-                    Some(b'u') if data.get(j + 1..j + 5).is_some_and(is_line_end_unicode_escape) => {
+                    Some(b'u')
+                        if data
+                            .get(j + 1..j + 5)
+                            .is_some_and(is_line_end_unicode_escape) =>
+                    {
                         i = j + 5;
                     }
                     _ => return i,
@@ -342,10 +434,17 @@ fn is_line_end_unicode_escape(hex4: &[u8]) -> bool {
 }
 
 fn xml_line_end_entity(s: &[u8]) -> Option<usize> {
-    [&b"&#13;"[..], b"&#10;", b"&#xD;", b"&#xA;", b"&#xd;", b"&#xa;"]
-        .iter()
-        .find(|e| s.starts_with(e))
-        .map(|e| e.len())
+    [
+        &b"&#13;"[..],
+        b"&#10;",
+        b"&#xD;",
+        b"&#xA;",
+        b"&#xd;",
+        b"&#xa;",
+    ]
+    .iter()
+    .find(|e| s.starts_with(e))
+    .map(|e| e.len())
 }
 
 fn is_base64_char(c: u8) -> bool {
@@ -369,7 +468,11 @@ fn unwrap_base64(
     while let Some(&c) = data.get(i) {
         if is_base64_char(c) {
             encoded.push(c);
-        } else if !matches!(c, b'\r' | b'\n') || !data.get(i + 1).is_some_and(|&n| is_base64_char(n) || n == b'\n') {
+        } else if !matches!(c, b'\r' | b'\n')
+            || !data
+                .get(i + 1)
+                .is_some_and(|&n| is_base64_char(n) || n == b'\n')
+        {
             break;
         }
         if encoded.len() >= cap {
@@ -378,9 +481,17 @@ fn unwrap_base64(
         i += 1;
     }
     encoded.truncate(encoded.len() / 4 * 4);
-    if let Some(inner) = BASE64.decode(&encoded).ok().as_deref().and_then(|d| d.get(lead..)) {
-        let mut at_run =
-            Relocated { inner: sink, offset: group_start as u64, parser: Some(Parser::Base64Pem) };
+    if let Some(inner) = BASE64
+        .decode(&encoded)
+        .ok()
+        .as_deref()
+        .and_then(|d| d.get(lead..))
+    {
+        let mut at_run = Relocated {
+            inner: sink,
+            offset: group_start as u64,
+            parser: Some(Parser::Base64Pem),
+        };
         PemSearch::new(inner, base64_level + 1).advance(det, &mut at_run, inner.len());
     }
     i.max(group_start + 1)
@@ -396,10 +507,12 @@ struct Relocated<'s> {
 
 impl Sink for Relocated<'_> {
     fn certificate(&mut self, cert: Arc<Certificate>, _offset: u64, parser: Parser) {
-        self.inner.certificate(cert, self.offset, self.parser.unwrap_or(parser));
+        self.inner
+            .certificate(cert, self.offset, self.parser.unwrap_or(parser));
     }
     fn partial(&mut self, _offset: u64, parser: Parser, reason: String) {
-        self.inner.partial(self.offset, self.parser.unwrap_or(parser), reason);
+        self.inner
+            .partial(self.offset, self.parser.unwrap_or(parser), reason);
     }
     fn enter(&mut self, name: &str) {
         self.inner.enter(name);
@@ -412,7 +525,7 @@ impl Sink for Relocated<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::testing::scan;
+    use crate::detect::testing::{openssl_certificate, scan, sha256_hex};
 
     #[test]
     fn noise_skips_escapes_and_entities() {
@@ -425,16 +538,29 @@ mod tests {
 
     #[test]
     fn labels_tolerate_split_headers() {
-        assert_eq!(read_label(b" CERTIFICATE-----", 0), Some((Label::Certificate, 17)));
-        assert_eq!(read_label(b" \"\n\"TRUSTED CERTIFICATE-----", 0).map(|l| l.0), Some(Label::Certificate));
-        assert_eq!(read_label(b" \\n TRUSTED CERTIFICATE-----", 0).map(|l| l.0), Some(Label::Certificate));
-        assert_eq!(read_label(b" PRIVATE KEY-----", 0).map(|l| l.0), Some(Label::Other));
+        assert_eq!(
+            read_label(b" CERTIFICATE-----", 0),
+            Some((Label::Certificate, 17))
+        );
+        assert_eq!(
+            read_label(b" \"\n\"TRUSTED CERTIFICATE-----", 0).map(|l| l.0),
+            Some(Label::Certificate)
+        );
+        assert_eq!(
+            read_label(b" \\n TRUSTED CERTIFICATE-----", 0).map(|l| l.0),
+            Some(Label::Certificate)
+        );
+        assert_eq!(
+            read_label(b" PRIVATE KEY-----", 0).map(|l| l.0),
+            Some(Label::Other)
+        );
         assert_eq!(read_label(b"CERTIFICATE-----", 0), None);
     }
 
     #[test]
     fn a_mentioned_header_is_neither_finding_nor_partial() {
-        let rec = scan(b"HEADER = \"-----BEGIN CERTIFICATE-----\"\nif line.startswith(HEADER): ...");
+        let rec =
+            scan(b"HEADER = \"-----BEGIN CERTIFICATE-----\"\nif line.startswith(HEADER): ...");
         assert!(rec.certs.is_empty());
         assert!(rec.partials.is_empty(), "{:?}", rec.partials);
         // Prose: the few words after the header read as base64 until the '.'; still a mention.
@@ -451,5 +577,64 @@ mod tests {
         assert!(rec.certs.is_empty());
         assert_eq!(rec.partials.len(), 2, "{:?}", rec.partials);
         assert_eq!(rec.partials[1].1, 45);
+    }
+
+    #[test]
+    fn base64_wrapped_pem_is_found_at_every_alignment() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pem, der) = openssl_certificate(dir.path(), "wrapped");
+        let fp = sha256_hex(&der);
+        let engine = &base64::engine::general_purpose::STANDARD;
+        for lead in ["", "x", "xy", "xyz"] {
+            let mut plain = lead.as_bytes().to_vec();
+            plain.extend_from_slice(&pem);
+            let text = format!("certificate-authority-data: {}\n", engine.encode(&plain));
+            let rec = scan(text.as_bytes());
+            assert_eq!(rec.certs.len(), 1, "lead {lead:?}: {rec:?}");
+            assert_eq!(rec.certs[0].2, Parser::Base64Pem);
+            assert_eq!(rec.certs[0].3, fp);
+        }
+        // MIME line breaks inside the base64.
+        let b64 = engine.encode(&pem);
+        let folded: Vec<&str> = b64
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let rec = scan(folded.join("\r\n").as_bytes());
+        assert_eq!(rec.certs.len(), 1, "{rec:?}");
+    }
+
+    #[test]
+    fn escaped_split_and_indented_pem_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pem, der) = openssl_certificate(dir.path(), "escaped");
+        let fp = sha256_hex(&der);
+        let text = String::from_utf8(pem).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let variants = [
+            format!("{{\"ca\": \"{}\"}}", lines.join("\\n")),
+            format!("{{\"ca\": \"{}\"}}", lines.join("\\n").replace('/', "\\/")),
+            format!("ca: |\r\n  {}\r\n", lines.join("\r\n  ")),
+            lines
+                .iter()
+                .map(|l| format!("\t\"{l}\\n\" +\n"))
+                .collect::<String>()
+                + "\"\"",
+            format!(
+                "\"-----BEGIN \"\n\"{}\"",
+                lines.join("\\n\"\n\"").trim_start_matches("-----BEGIN ")
+            ),
+            lines.join("&#13;&#10;"),
+        ];
+        for v in &variants {
+            let rec = scan(v.as_bytes());
+            assert_eq!(
+                rec.certs.iter().map(|c| c.3.clone()).collect::<Vec<_>>(),
+                vec![fp.clone()],
+                "{v}"
+            );
+            assert!(rec.partials.is_empty(), "{v}: {:?}", rec.partials);
+        }
     }
 }

@@ -69,8 +69,11 @@ impl<'a> CertificateJson<'a> {
             signature_algorithm: &c.signature_algorithm,
             offset: f.offset,
             target: &f.target,
-            locations: (!also_at.is_empty())
-                .then(|| std::iter::once(f.location.as_str()).chain(also_at.iter().map(String::as_str)).collect()),
+            locations: (!also_at.is_empty()).then(|| {
+                std::iter::once(f.location.as_str())
+                    .chain(also_at.iter().map(String::as_str))
+                    .collect()
+            }),
         }
     }
 }
@@ -107,7 +110,11 @@ struct ErrorJson<'a> {
 
 impl<'a> From<&'a FileError> for ErrorJson<'a> {
     fn from(e: &'a FileError) -> Self {
-        ErrorJson { file_location: &e.location, error: &e.error, target: &e.target }
+        ErrorJson {
+            file_location: &e.location,
+            error: &e.error,
+            target: &e.target,
+        }
     }
 }
 
@@ -157,13 +164,22 @@ pub struct Json<'w> {
 impl<'w> Json<'w> {
     /// Writes to `out`.
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        Json { out, certificates: 0, partials: Vec::new(), errors: Vec::new() }
+        Json {
+            out,
+            certificates: 0,
+            partials: Vec::new(),
+            errors: Vec::new(),
+        }
     }
 }
 
 impl Reporter for Json<'_> {
     fn certificate(&mut self, finding: &Finding, also_at: &[String]) -> io::Result<()> {
-        self.out.write_all(if self.certificates == 0 { b"{\"certificates\":[" } else { b"," })?;
+        self.out.write_all(if self.certificates == 0 {
+            b"{\"certificates\":["
+        } else {
+            b","
+        })?;
         self.certificates += 1;
         serde_json::to_writer(&mut self.out, &CertificateJson::new(finding, also_at)).map_err(to_io)
     }
@@ -176,7 +192,11 @@ impl Reporter for Json<'_> {
         Ok(())
     }
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        self.out.write_all(if self.certificates == 0 { b"{\"certificates\":[" } else { b"" })?;
+        self.out.write_all(if self.certificates == 0 {
+            b"{\"certificates\":["
+        } else {
+            b""
+        })?;
         self.out.write_all(b"],\"partials\":")?;
         let partials: Vec<PartialJson<'_>> = self.partials.iter().map(PartialJson::from).collect();
         serde_json::to_writer(&mut self.out, &partials).map_err(to_io)?;

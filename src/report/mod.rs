@@ -66,7 +66,11 @@ pub struct Unique<'w> {
 impl<'w> Unique<'w> {
     /// Wraps `inner`.
     pub fn new(inner: Box<dyn Reporter + 'w>) -> Unique<'w> {
-        Unique { inner, order: Vec::new(), index: HashMap::new() }
+        Unique {
+            inner,
+            order: Vec::new(),
+            index: HashMap::new(),
+        }
     }
 }
 

@@ -19,7 +19,13 @@ pub struct Table<'w> {
 impl<'w> Table<'w> {
     /// Writes to `out`; `wide` adds issuer, serial, validity start, key, signature algorithm, offset.
     pub fn new(out: Box<dyn Write + 'w>, wide: bool) -> Self {
-        Table { out, wide, certificates: Vec::new(), partials: Vec::new(), errors: Vec::new() }
+        Table {
+            out,
+            wide,
+            certificates: Vec::new(),
+            partials: Vec::new(),
+            errors: Vec::new(),
+        }
     }
 }
 
@@ -49,7 +55,12 @@ impl Reporter for Table<'_> {
         Ok(())
     }
     fn partial(&mut self, p: &Partial) -> io::Result<()> {
-        self.partials.push(vec![p.location.clone(), p.parser.to_string(), p.offset.to_string(), p.reason.clone()]);
+        self.partials.push(vec![
+            p.location.clone(),
+            p.parser.to_string(),
+            p.offset.to_string(),
+            p.reason.clone(),
+        ]);
         Ok(())
     }
     fn error(&mut self, e: &FileError) -> io::Result<()> {
@@ -58,7 +69,19 @@ impl Reporter for Table<'_> {
     }
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
         let header: &[&str] = if self.wide {
-            &["FILE LOCATION", "PARSER", "SUBJECT", "ISSUER", "SERIAL", "NOT BEFORE", "NOT AFTER", "KEY", "SIGNATURE", "OFFSET", "SHA-256"]
+            &[
+                "FILE LOCATION",
+                "PARSER",
+                "SUBJECT",
+                "ISSUER",
+                "SERIAL",
+                "NOT BEFORE",
+                "NOT AFTER",
+                "KEY",
+                "SIGNATURE",
+                "OFFSET",
+                "SHA-256",
+            ]
         } else {
             &["FILE LOCATION", "PARSER", "SUBJECT", "NOT AFTER", "SHA-256"]
         };
@@ -67,7 +90,11 @@ impl Reporter for Table<'_> {
         if !self.partials.is_empty() {
             self.partials.sort();
             writeln!(self.out)?;
-            write_columns(&mut self.out, &["PARTIAL", "PARSER", "OFFSET", "REASON"], &self.partials)?;
+            write_columns(
+                &mut self.out,
+                &["PARTIAL", "PARSER", "OFFSET", "REASON"],
+                &self.partials,
+            )?;
         }
         if !self.errors.is_empty() {
             self.errors.sort();
@@ -110,7 +137,12 @@ fn write_columns(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> 
             if i == last {
                 writeln!(out, "{cell}")?;
             } else {
-                write!(out, "{cell}{:pad$}  ", "", pad = widths[i] - cell.chars().count())?;
+                write!(
+                    out,
+                    "{cell}{:pad$}  ",
+                    "",
+                    pad = widths[i] - cell.chars().count()
+                )?;
             }
         }
         Ok(())

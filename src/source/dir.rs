@@ -32,9 +32,29 @@ pub struct WalkOptions {
 
 /// Filesystem types whose contents are not files on a disk.
 const PSEUDO_FILESYSTEMS: &[&str] = &[
-    "proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "securityfs", "debugfs", "tracefs",
-    "configfs", "fusectl", "bpf", "pstore", "mqueue", "hugetlbfs", "autofs", "binfmt_misc",
-    "efivarfs", "selinuxfs", "rpc_pipefs", "nsfs", "nfsd", "binder",
+    "proc",
+    "sysfs",
+    "devtmpfs",
+    "devpts",
+    "cgroup",
+    "cgroup2",
+    "securityfs",
+    "debugfs",
+    "tracefs",
+    "configfs",
+    "fusectl",
+    "bpf",
+    "pstore",
+    "mqueue",
+    "hugetlbfs",
+    "autofs",
+    "binfmt_misc",
+    "efivarfs",
+    "selinuxfs",
+    "rpc_pipefs",
+    "nsfs",
+    "nfsd",
+    "binder",
 ];
 
 /// Mount points of pseudo filesystems on this host, from `/proc/self/mountinfo`.
@@ -51,7 +71,9 @@ fn parse_mountinfo(text: &str) -> HashSet<PathBuf> {
             let sep = fields.iter().position(|&f| f == "-")?;
             let fstype = fields.get(sep + 1)?;
             let mount_point = fields.get(4)?;
-            PSEUDO_FILESYSTEMS.contains(fstype).then(|| PathBuf::from(unescape_mount_path(mount_point)))
+            PSEUDO_FILESYSTEMS
+                .contains(fstype)
+                .then(|| PathBuf::from(unescape_mount_path(mount_point)))
         })
         .collect()
 }
@@ -62,7 +84,12 @@ fn unescape_mount_path(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 3 < bytes.len() && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) {
+        if bytes[i] == b'\\'
+            && i + 3 < bytes.len()
+            && bytes[i + 1..i + 4]
+                .iter()
+                .all(|b| (b'0'..=b'7').contains(b))
+        {
             let v = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
             out.push(v);
             i += 4;
@@ -110,14 +137,21 @@ where
                 Ok(entry) => match entry.file_type() {
                     Some(t) if t.is_file() => {
                         let location = location_in(&root, entry.path());
-                        visit(Event::File { path: entry.path(), location: &location });
+                        visit(Event::File {
+                            path: entry.path(),
+                            location: &location,
+                        });
                     }
                     Some(t) if t.is_dir() => {}
                     _ => visit(Event::Skipped),
                 },
                 Err(err) => {
-                    let location = error_path(&err).map_or_else(|| "/".to_string(), |p| location_in(&root, p));
-                    visit(Event::Error { location, error: error_message(&err) });
+                    let location =
+                        error_path(&err).map_or_else(|| "/".to_string(), |p| location_in(&root, p));
+                    visit(Event::Error {
+                        location,
+                        error: error_message(&err),
+                    });
                 }
             }
             WalkState::Continue
@@ -128,7 +162,9 @@ where
 fn error_path(err: &ignore::Error) -> Option<&Path> {
     match err {
         ignore::Error::WithPath { path, .. } => Some(path),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
         _ => None,
     }
 }
@@ -160,7 +196,10 @@ mod tests {
 
     #[test]
     fn locations_are_rooted() {
-        assert_eq!(location_in(Path::new("/r"), Path::new("/r/etc/x")), "/etc/x");
+        assert_eq!(
+            location_in(Path::new("/r"), Path::new("/r/etc/x")),
+            "/etc/x"
+        );
         assert_eq!(location_in(Path::new("/r"), Path::new("/r")), "/");
     }
 }

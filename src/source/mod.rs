@@ -39,10 +39,15 @@ impl Target {
     /// Resolves a command-line argument. A symbolic link given as the target itself is followed
     /// (the user named it); links inside a tree never are.
     pub fn resolve(arg: &str) -> Result<Target, TargetError> {
-        let unreadable = |source| TargetError::Unreadable { path: arg.to_string(), source };
+        let unreadable = |source| TargetError::Unreadable {
+            path: arg.to_string(),
+            source,
+        };
         let meta = std::fs::metadata(arg).map_err(unreadable)?;
         if meta.is_dir() {
-            Ok(Target::Directory(std::fs::canonicalize(arg).map_err(unreadable)?))
+            Ok(Target::Directory(
+                std::fs::canonicalize(arg).map_err(unreadable)?,
+            ))
         } else if meta.is_file() {
             Ok(Target::File(std::path::absolute(arg).map_err(unreadable)?))
         } else {

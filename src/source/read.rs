@@ -63,7 +63,10 @@ pub struct FileReader {
 impl FileReader {
     /// Creates a reader; `no_mmap` forces `read()` for every file.
     pub fn new(no_mmap: bool) -> FileReader {
-        FileReader { buf: Vec::with_capacity(256 << 10), no_mmap }
+        FileReader {
+            buf: Vec::with_capacity(256 << 10),
+            no_mmap,
+        }
     }
 
     /// Opens `path` and calls `visit` with its contents: once with the whole file when it is small,
@@ -85,15 +88,26 @@ impl FileReader {
             })?;
         let meta = file.metadata()?;
         let ft = meta.file_type();
-        if !ft.is_file() || ft.is_fifo() || ft.is_socket() || ft.is_block_device() || ft.is_char_device() {
+        if !ft.is_file()
+            || ft.is_fifo()
+            || ft.is_socket()
+            || ft.is_block_device()
+            || ft.is_char_device()
+        {
             return Err(ReadError::NotRegular);
         }
         let size = meta.len();
         if size < MAP_THRESHOLD {
             self.buf.clear();
-            (&file).take(size.max(MAP_THRESHOLD)).read_to_end(&mut self.buf)?;
+            (&file)
+                .take(size.max(MAP_THRESHOLD))
+                .read_to_end(&mut self.buf)?;
             let owned = self.buf.len() as u64;
-            visit(Chunk { data: &self.buf, offset: 0, owned });
+            visit(Chunk {
+                data: &self.buf,
+                offset: 0,
+                owned,
+            });
             return Ok(owned);
         }
         let mut head = [0u8; 64];
@@ -105,7 +119,11 @@ impl FileReader {
             let mut at = start;
             while at < start + len {
                 let owned = step.min(start + len - at);
-                let span = if windowed { (owned + OVERLAP).min(start + len - at) } else { owned };
+                let span = if windowed {
+                    (owned + OVERLAP).min(start + len - at)
+                } else {
+                    owned
+                };
                 total += owned;
                 if self.no_mmap {
                     self.read_span(&file, at, span, owned, &mut visit)?;
@@ -138,20 +156,41 @@ impl FileReader {
                 Err(e) => return Err(e.into()),
             }
         }
-        visit(Chunk { data: &self.buf[..got], offset: at, owned: owned.min(got as u64) });
+        visit(Chunk {
+            data: &self.buf[..got],
+            offset: at,
+            owned: owned.min(got as u64),
+        });
         Ok(())
     }
 }
 
 /// Maps `[at, at + span)` and visits it; returns whether the file shrank under the mapping.
-fn map_span(file: &File, at: u64, span: u64, owned: u64, visit: &mut impl FnMut(Chunk<'_>)) -> io::Result<bool> {
+fn map_span(
+    file: &File,
+    at: u64,
+    span: u64,
+    owned: u64,
+    visit: &mut impl FnMut(Chunk<'_>),
+) -> io::Result<bool> {
     // SAFETY: the mapping is private and read-only. Another process may truncate the file while it
     // is mapped; `sigbus::guard` makes the faulting pages read as zeros instead of killing the
     // process, and reports it so the file is flagged.
-    let map = unsafe { memmap2::MmapOptions::new().offset(at).len(span as usize).map(file)? };
+    let map = unsafe {
+        memmap2::MmapOptions::new()
+            .offset(at)
+            .len(span as usize)
+            .map(file)?
+    };
     // Only a hint; failure changes nothing.
     let _ = map.advise(memmap2::Advice::Sequential);
-    Ok(sigbus::guard(&map, || visit(Chunk { data: &map, offset: at, owned })))
+    Ok(sigbus::guard(&map, || {
+        visit(Chunk {
+            data: &map,
+            offset: at,
+            owned,
+        })
+    }))
 }
 
 /// The data extents of a file as (offset, length), page-aligned. A file with no holes (allocated

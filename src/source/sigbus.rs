@@ -74,7 +74,11 @@ extern "C" fn handler(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut 
                 return;
             }
         }
-        libc::sigaction(libc::SIGBUS, (&raw const PREVIOUS).cast(), std::ptr::null_mut());
+        libc::sigaction(
+            libc::SIGBUS,
+            (&raw const PREVIOUS).cast(),
+            std::ptr::null_mut(),
+        );
     }
 }
 
@@ -99,6 +103,9 @@ mod tests {
         file2.set_len(8192).unwrap();
         // SAFETY: as above.
         let map2 = unsafe { memmap2::Mmap::map(&file2).unwrap() };
-        assert!(!guard(&map2, || assert_eq!(map2.iter().filter(|&&b| b != 0).count(), 0)));
+        assert!(!guard(&map2, || assert_eq!(
+            map2.iter().filter(|&&b| b != 0).count(),
+            0
+        )));
     }
 }
