@@ -10,7 +10,15 @@ use clap::{Parser, Subcommand};
 
 /// Find every certificate (trust anchor) and code-signing signature in a root filesystem.
 #[derive(Debug, Parser)]
-#[command(name = "rootsift", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "rootsift",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "Exit codes: 0 done and nothing failed; 1 a check failed; 2 error (usage, unreadable target).\n\
+                  Files that cannot be read inside a scan are listed under `errors` and do not change the exit code."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
