@@ -22,8 +22,10 @@ const BEGIN: &[u8] = b"-----BEGIN";
 const END: &[u8] = b"-----END";
 /// How far a label may stretch, noise included (`-----BEGIN "\n"CERTIFICATE-----`).
 const MAX_LABEL_SPAN: usize = 96;
-/// A damaged block with fewer body characters than this, stopped by other text, is a mention.
-const MENTION_MAX_BODY: usize = 16;
+/// A block that cannot be read, whose body never has this many base64 characters in a row, is prose
+/// or code that mentions the header, not a damaged certificate: real bodies come in lines of 64 or
+/// 76 characters; prose comes in words.
+const MENTION_MAX_RUN: usize = 16;
 /// How many levels of base64-wrapped PEM are unwrapped (PEM in base64 in base64 …).
 const MAX_BASE64_NESTING: u32 = 2;
 
@@ -196,30 +198,29 @@ fn scan_block(det: &Detector<'_>, data: &[u8], start: usize, sink: &mut dyn Sink
     if label == Label::Other {
         return body_start;
     }
-    let mut body = Vec::with_capacity(2048);
+    let mut body = Body::default();
     let end = match read_body(data, body_start, det.limits.max_pem_body, &mut body) {
         Ok(end) => end,
-        // A header followed by (almost) nothing but other text is a mention of the header (a
-        // constant in source code, a regex, documentation), not a certificate that was cut short:
-        // the smallest real certificate is hundreds of base64 characters.
         Err(Damage {
             resume,
             mention: true,
             ..
-        }) if body.len() < MENTION_MAX_BODY => return resume,
+        }) if body.is_prose() => return resume,
         Err(Damage { reason, resume, .. }) => {
             sink.partial(offset, Parser::Pem, reason);
             return resume;
         }
     };
-    let der = match BASE64.decode(&body) {
+    // Reports damage, unless the "block" is prose between a mentioned header and footer.
+    let mut damaged = |sink: &mut dyn Sink, reason: String| {
+        if !body.is_prose() {
+            sink.partial(offset, Parser::Pem, reason);
+        }
+    };
+    let der = match BASE64.decode(&body.text) {
         Ok(der) => der,
         Err(e) => {
-            sink.partial(
-                offset,
-                Parser::Pem,
-                format!("PEM body is not valid base64: {e}"),
-            );
+            damaged(sink, format!("PEM body is not valid base64: {e}"));
             return end;
         }
     };
@@ -230,11 +231,7 @@ fn scan_block(det: &Detector<'_>, data: &[u8], start: usize, sink: &mut dyn Sink
             let cert_der = der_object_len(&der).map_or(&der[..], |len| &der[..len]);
             match det.cache.get_or_parse(cert_der) {
                 Ok(cert) => sink.certificate(cert, offset, Parser::Pem),
-                Err(e) => sink.partial(
-                    offset,
-                    Parser::Pem,
-                    format!("PEM block does not hold a certificate: {e}"),
-                ),
+                Err(e) => damaged(sink, format!("PEM block does not hold a certificate: {e}")),
             }
         }
         Label::Pkcs7 => {
@@ -310,15 +307,34 @@ impl Damage {
     }
 }
 
+/// The base64 characters of a block, and the longest run of them not broken by noise.
+#[derive(Default)]
+struct Body {
+    text: Vec<u8>,
+    run: usize,
+    longest_run: usize,
+}
+
+impl Body {
+    fn push(&mut self, c: u8) {
+        self.text.push(c);
+        self.run += 1;
+        self.longest_run = self.longest_run.max(self.run);
+    }
+
+    fn is_prose(&self) -> bool {
+        self.longest_run < MENTION_MAX_RUN
+    }
+}
+
 /// Collects the base64 body into `out` up to `-----END…-----`; returns the index after the block.
-fn read_body(
-    data: &[u8],
-    mut i: usize,
-    max_body: usize,
-    out: &mut Vec<u8>,
-) -> Result<usize, Damage> {
+fn read_body(data: &[u8], mut i: usize, max_body: usize, out: &mut Body) -> Result<usize, Damage> {
     loop {
-        i = skip_noise(data, i);
+        let next = skip_noise(data, i);
+        if next != i {
+            out.run = 0;
+        }
+        i = next;
         let Some(&c) = data.get(i) else {
             return Err(Damage::new(
                 "PEM block has no END line (truncated)",
@@ -328,7 +344,7 @@ fn read_body(
         };
         match c {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=' => {
-                if out.len() >= max_body {
+                if out.text.len() >= max_body {
                     return Err(Damage::new(
                         format!("PEM body longer than {max_body} bytes"),
                         i,
@@ -344,7 +360,10 @@ fn read_body(
                 i += 2;
             }
             b'"' | b'\'' => match string_continuation(data, i) {
-                Some(next) => i = next,
+                Some(next) => {
+                    out.run = 0;
+                    i = next;
+                }
                 None => {
                     return Err(Damage::new(
                         "PEM block ends inside a string before its END line",
@@ -566,6 +585,9 @@ mod tests {
         // Prose: the few words after the header read as base64 until the '.'; still a mention.
         let rec = scan(b"The file starts with -----BEGIN CERTIFICATE----- and then. Done.");
         assert!(rec.partials.is_empty(), "{:?}", rec.partials);
+        // Documentation naming both lines, with prose between them.
+        let rec = scan(b"starts with -----BEGIN CERTIFICATE----- and ends with the line\n-----END CERTIFICATE-----; paste");
+        assert!(rec.partials.is_empty(), "{:?}", rec.partials);
         // A header at the very end is a truncation.
         let rec = scan(b"-----BEGIN CERTIFICATE-----\n");
         assert_eq!(rec.partials.len(), 1, "{:?}", rec.partials);
@@ -573,7 +595,7 @@ mod tests {
 
     #[test]
     fn garbage_body_is_partial_and_search_resumes() {
-        let rec = scan(b"-----BEGIN CERTIFICATE-----\nMIIBMIIBMIIBMIIB\n-----BEGIN CERTIFICATE-----\nMIIBMIIBMIIBMIIB!!\n");
+        let rec = scan(b"-----BEGIN CERTIFICATE-----\nMIIBMIIBMIIBMIIB\n-----BEGIN CERTIFICATE-----\nMIIBMIIBMIIBMIIB!!\n-----END CERTIFICATE-----\n");
         assert!(rec.certs.is_empty());
         assert_eq!(rec.partials.len(), 2, "{:?}", rec.partials);
         assert_eq!(rec.partials[1].1, 45);
