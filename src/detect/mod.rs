@@ -8,6 +8,7 @@
 //! with a depth limit and a decompressed-size budget. Nothing in here does I/O.
 
 pub mod archive;
+mod ber;
 pub mod der;
 pub mod jks;
 pub mod pem;
@@ -271,6 +272,50 @@ impl Detector<'_> {
     }
 }
 
+/// Where [`Relocated`] puts what it passes on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Placement {
+    /// Offsets move by this much (a part of a buffer scanned on its own).
+    Shift(u64),
+    /// Everything is reported at this one offset (bytes that were decoded from there).
+    Pin(u64),
+}
+
+/// Passes findings on with their offsets moved, and optionally under another parser name.
+pub(crate) struct Relocated<'s> {
+    pub(crate) inner: &'s mut dyn Sink,
+    pub(crate) at: Placement,
+    pub(crate) parser: Option<Parser>,
+}
+
+impl Relocated<'_> {
+    fn place(&self, offset: u64) -> u64 {
+        match self.at {
+            Placement::Shift(by) => offset + by,
+            Placement::Pin(at) => at,
+        }
+    }
+}
+
+impl Sink for Relocated<'_> {
+    fn certificate(&mut self, cert: Arc<Certificate>, offset: u64, parser: Parser) {
+        let offset = self.place(offset);
+        self.inner
+            .certificate(cert, offset, self.parser.unwrap_or(parser));
+    }
+    fn partial(&mut self, offset: u64, parser: Parser, reason: String) {
+        let offset = self.place(offset);
+        self.inner
+            .partial(offset, self.parser.unwrap_or(parser), reason);
+    }
+    fn enter(&mut self, name: &str) {
+        self.inner.enter(name);
+    }
+    fn leave(&mut self) {
+        self.inner.leave();
+    }
+}
+
 /// A sink that only counts, for benchmarks, fuzzing and quick checks.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CountingSink {
@@ -296,105 +341,4 @@ impl Sink for CountingSink {
 }
 
 #[cfg(test)]
-pub(crate) mod testing {
-    //! A sink that records everything, for the detectors' unit tests.
-    use super::*;
-
-    /// Everything a scan reported, in order.
-    #[derive(Default, Debug)]
-    pub struct Recorder {
-        /// (member path, offset, parser, SHA-256 hex)
-        pub certs: Vec<(String, u64, Parser, String)>,
-        /// (member path, offset, parser, reason)
-        pub partials: Vec<(String, u64, Parser, String)>,
-        stack: Vec<String>,
-    }
-
-    impl Recorder {
-        fn path(&self) -> String {
-            self.stack.iter().map(|m| format!("!/{m}")).collect()
-        }
-    }
-
-    impl Sink for Recorder {
-        fn certificate(&mut self, cert: Arc<Certificate>, offset: u64, parser: Parser) {
-            self.certs
-                .push((self.path(), offset, parser, cert.sha256_hex()));
-        }
-        fn partial(&mut self, offset: u64, parser: Parser, reason: String) {
-            self.partials.push((self.path(), offset, parser, reason));
-        }
-        fn enter(&mut self, name: &str) {
-            self.stack.push(name.to_string());
-        }
-        fn leave(&mut self) {
-            self.stack.pop();
-        }
-    }
-
-    /// A fresh self-signed EC certificate made by `openssl` in `dir`: (PEM, DER).
-    pub fn openssl_certificate(dir: &std::path::Path, name: &str) -> (Vec<u8>, Vec<u8>) {
-        use std::process::Command;
-        let pem = dir.join(format!("{name}.pem"));
-        let der = dir.join(format!("{name}.der"));
-        let status = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-            ])
-            .args([
-                "-keyout",
-                "/dev/null",
-                "-days",
-                "30",
-                "-subj",
-                &format!("/CN={name}"),
-            ])
-            .arg("-out")
-            .arg(&pem)
-            .status()
-            .expect("openssl must be installed (.ci/run installs it)");
-        assert!(status.success(), "openssl req failed");
-        let status = Command::new("openssl")
-            .args(["x509", "-outform", "DER", "-in"])
-            .arg(&pem)
-            .arg("-out")
-            .arg(&der)
-            .status()
-            .expect("openssl must be installed");
-        assert!(status.success(), "openssl x509 failed");
-        let read = |p: std::path::PathBuf| {
-            std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        };
-        (read(pem), read(der))
-    }
-
-    /// SHA-256 of `der` as lowercase hex, as reports print it.
-    pub fn sha256_hex(der: &[u8]) -> String {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(der))
-    }
-
-    /// Runs the full detector stack over `data` with default limits.
-    pub fn scan(data: &[u8]) -> Recorder {
-        let cache = CertCache::new();
-        let limits = Limits::default();
-        let passwords: Vec<String> = DEFAULT_PKCS12_PASSWORDS
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let detector = Detector {
-            cache: &cache,
-            limits: &limits,
-            passwords: &passwords,
-        };
-        let mut rec = Recorder::default();
-        detector.scan(data, &mut rec);
-        rec
-    }
-}
+pub(crate) mod testing;

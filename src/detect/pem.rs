@@ -9,14 +9,14 @@
 //! A block that begins and does not end, or does not decode, is reported as a partial and the search
 //! resumes right where the damage was seen, so a truncated block never hides the valid block after it.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use memchr::memmem::Finder;
 
-use super::{Detector, Parser, Sink};
-use crate::cert::{Certificate, der_object_len};
+use super::{Detector, Parser, Placement, Relocated, Sink};
+use crate::cert::der_object_len;
 
 const BEGIN: &[u8] = b"-----BEGIN";
 const END: &[u8] = b"-----END";
@@ -212,7 +212,7 @@ fn scan_block(det: &Detector<'_>, data: &[u8], start: usize, sink: &mut dyn Sink
         }
     };
     // Reports damage, unless the "block" is prose between a mentioned header and footer.
-    let mut damaged = |sink: &mut dyn Sink, reason: String| {
+    let damaged = |sink: &mut dyn Sink, reason: String| {
         if !body.is_prose() {
             sink.partial(offset, Parser::Pem, reason);
         }
@@ -237,7 +237,7 @@ fn scan_block(det: &Detector<'_>, data: &[u8], start: usize, sink: &mut dyn Sink
         Label::Pkcs7 => {
             let mut at_block = Relocated {
                 inner: sink,
-                offset,
+                at: Placement::Pin(offset),
                 parser: None,
             };
             if let Err(reason) = super::pkcs7::scan(det, &der, &mut at_block) {
@@ -508,37 +508,12 @@ fn unwrap_base64(
     {
         let mut at_run = Relocated {
             inner: sink,
-            offset: group_start as u64,
+            at: Placement::Pin(group_start as u64),
             parser: Some(Parser::Base64Pem),
         };
         PemSearch::new(inner, base64_level + 1).advance(det, &mut at_run, inner.len());
     }
     i.max(group_start + 1)
-}
-
-/// Reports everything found in decoded bytes at the position of what was decoded, optionally under
-/// another parser name.
-struct Relocated<'s> {
-    inner: &'s mut dyn Sink,
-    offset: u64,
-    parser: Option<Parser>,
-}
-
-impl Sink for Relocated<'_> {
-    fn certificate(&mut self, cert: Arc<Certificate>, _offset: u64, parser: Parser) {
-        self.inner
-            .certificate(cert, self.offset, self.parser.unwrap_or(parser));
-    }
-    fn partial(&mut self, _offset: u64, parser: Parser, reason: String) {
-        self.inner
-            .partial(self.offset, self.parser.unwrap_or(parser), reason);
-    }
-    fn enter(&mut self, name: &str) {
-        self.inner.enter(name);
-    }
-    fn leave(&mut self) {
-        self.inner.leave();
-    }
 }
 
 #[cfg(test)]
