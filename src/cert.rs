@@ -63,6 +63,13 @@ pub struct Certificate {
 impl Certificate {
     /// Parses exactly one DER certificate occupying all of `der`.
     pub fn from_der(der: &[u8]) -> Result<Certificate, CertError> {
+        // x509-parser matches the outer tag by number only; DER (and openssl) require the
+        // constructed universal SEQUENCE byte itself, so 0x10 or 0xd0 up front is no certificate.
+        if der.first() != Some(&0x30) {
+            return Err(CertError::Invalid(
+                "the outer tag is not a constructed SEQUENCE (0x30)".into(),
+            ));
+        }
         let (rest, x509) =
             X509Certificate::from_der(der).map_err(|e| CertError::Invalid(e.to_string()))?;
         if !rest.is_empty() {
@@ -457,6 +464,18 @@ mod tests {
     #[test]
     fn garbage_is_not_a_certificate() {
         assert!(Certificate::from_der(b"\x30\x03\x02\x01\x01").is_err());
+        // A real certificate whose outer tag byte is changed to another encoding of tag number 16
+        // (found by fuzzing: x509-parser accepted it); openssl rejects both.
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (_, mut der) = crate::detect::testing::openssl_certificate(dir.path(), "outer-tag");
+        assert!(Certificate::from_der(&der).is_ok());
+        for tag in [0x10, 0xd0] {
+            der[0] = tag;
+            assert!(
+                Certificate::from_der(&der).is_err(),
+                "outer tag {tag:#x} accepted"
+            );
+        }
         assert!(CertCache::new().get_or_parse(&[]).is_err());
     }
 }

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Builds fuzz/corpus/<target>/ from the real fixtures that tests/fixtures/make.sh writes under
+#
+#   pem       files holding PEM blocks or base64-wrapped PEM (LS0tLS1CRUdJTi…)
+#   der       lone DER objects, PKCS#7/#12 bundles (certificates inside), ELF binaries
+#   pkcs7     DER PKCS#7 SignedData (PEM "PKCS7" files are converted to DER with openssl when present)
+#   pkcs12    PFX files
+#   jks       JKS (FEEDFEED) and JCEKS (CECECECE) stores
+#   archive   zip-family files (jar, war, zip, whl, …)
+#   detector  all of the above
+#
+# plus a few slices per target: truncated copies (half, and a few bytes short) and windows around the
+# PEM headers and DER certificate headers found in large files. Inputs over 128 KiB are only added as
+# 16 KiB windows (big inputs make libFuzzer slow). Seeds are named by their SHA-1, as libFuzzer does.
+#
+# Usage: fuzz/seed.sh            (FIXTURES=DIR overrides the fixture tree; CORPUS=DIR the output)
+# Exits non-zero, saying why, if the fixture tree is missing or a target ends up with no seeds.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+fixtures=${FIXTURES:-$root/target/fixtures/tree}
+corpus=${CORPUS:-$here/corpus}
+targets=(pem der pkcs7 pkcs12 jks archive detector)
+max_seed=$((128 << 10))
+window=$((16 << 10))
+
+if [[ ! -d $fixtures ]] || [[ -z $(find "$fixtures" -type f -print -quit) ]]; then
+    echo "seed.sh: no fixtures in $fixtures" >&2
+    echo "seed.sh: build them first: tests/fixtures/make.sh (or set FIXTURES=DIR)" >&2
+    exit 1
+fi
+
+for t in "${targets[@]}"; do mkdir -p "$corpus/$t"; done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# add TARGET FILE [OFFSET LENGTH]: copies FILE (or a slice of it) into TARGET's corpus.
+add() {
+    local target=$1 file=$2 offset=${3:-} length=${4:-} out="$tmp/slice"
+    if [[ -n $offset ]]; then
+        tail -c +$((offset + 1)) -- "$file" | head -c "$length" > "$out" || true
+    else
+        if (( $(stat -c %s -- "$file") > max_seed )); then return 0; fi
+        cp -- "$file" "$out"
+    fi
+    [[ -s $out ]] || return 0
+    local sum
+    sum=$(sha1sum < "$out" | cut -d' ' -f1)
+    cp -- "$out" "$corpus/$target/$sum"
+}
+
+# slices TARGET FILE: truncated copies of a small file (a parser must survive a cut at any point).
+slices() {
+    local target=$1 file=$2 size
+    size=$(stat -c %s -- "$file")
+    if (( size < 32 || size > max_seed )); then return 0; fi
+    add "$target" "$file" 0 $((size / 2))
+    add "$target" "$file" 0 $((size - 7))
+}
+
+# windows TARGET FILE: 16 KiB windows starting at the first few PEM headers and DER certificate
+# headers (30 82 xx xx 30 82) in a file, for files too large to be seeds whole.
+windows() {
+    local target=$1 file=$2 offset
+    {
+        LC_ALL=C grep -obUa -- '-----BEGIN' "$file" 2>/dev/null | head -n 4 || true
+        LC_ALL=C grep -obUaP '\x30\x82[\x00-\xff]{2}\x30\x82' "$file" 2>/dev/null | head -n 4 || true
+    } | cut -d: -f1 | while read -r offset; do
+        [[ $offset =~ ^[0-9]+$ ]] || continue
+        add "$target" "$file" "$offset" "$window"
+        add "$target" "$file" $(( offset > 4096 ? offset - 4096 : 0 )) "$window"
+    done
+}
+
+hex_head() { od -An -v -tx1 -N "$2" -- "$1" | tr -d ' \n'; }
+
+has_pem() { LC_ALL=C grep -qaE -- '-----BEGIN|LS0tLS1CRUdJTi|0tLS0tQkVHSU4g|tLS0tLUJFR0lO' "$1"; }
+
+nfiles=0
+while IFS= read -r -d '' f; do
+    nfiles=$((nfiles + 1))
+    size=$(stat -c %s -- "$f")
+    (( size > 0 )) || continue
+    head=$(hex_head "$f" 32)
+    kinds=()
+    case $head in
+        504b0304* | 504b0506*) kinds+=(archive) ;;
+        feedfeed* | cececece*) kinds+=(jks) ;;
+        7f454c46*) kinds+=(der elf) ;;
+        30*)
+            # PKCS#7 SignedData: the OID 1.2.840.113549.1.7.2 right inside the outer SEQUENCE.
+            # PFX: version INTEGER 3 right inside it.
+            if [[ ${head:0:64} =~ ^30(8[0-4][0-9a-f]*|[0-7][0-9a-f])06092a864886f70d010702 ]]; then
+                kinds+=(pkcs7 der)
+            elif [[ ${head:0:64} =~ ^30(8[0-4]([0-9a-f]{2}){0,4}|[0-7][0-9a-f])020103 ]]; then
+                kinds+=(pkcs12 der)
+            else
+                kinds+=(der)
+            fi
+            ;;
+    esac
+    if has_pem "$f"; then
+        kinds+=(pem)
+        if LC_ALL=C grep -qa -- '-----BEGIN PKCS7-----' "$f" && command -v openssl > /dev/null; then
+            if openssl pkcs7 -in "$f" -outform DER -out "$tmp/p7.der" 2> /dev/null; then
+                add pkcs7 "$tmp/p7.der"
+                add detector "$tmp/p7.der"
+            fi
+        fi
+    fi
+    (( ${#kinds[@]} )) || continue
+    for k in "${kinds[@]}"; do
+        case $k in
+            elf)
+                # ELF binaries: the embedded search and the whole stack, as windows when large.
+                for t in der pem detector; do
+                    add "$t" "$f"
+                    if (( size > max_seed )); then windows "$t" "$f"; fi
+                done
+                continue
+                ;;
+        esac
+        add "$k" "$f"
+        if (( size > max_seed )); then windows "$k" "$f"; fi
+        # A few truncations of each structured input (cheap: only small files, two per file).
+        case $k in pkcs7 | pkcs12 | jks | archive) slices "$k" "$f" ;; esac
+    done
+    add detector "$f"
+    if (( size > max_seed )); then windows detector "$f"; fi
+done < <(find "$fixtures" -type f -print0 | sort -z)
+
+# A few truncated PEM and DER seeds too (from the smallest files, which are single certificates).
+for t in pem der; do
+    find "$corpus/$t" -type f -size -8k -print0 | sort -z > "$tmp/small"
+    n=0
+    while IFS= read -r -d '' f && ((n++ < 6)); do
+        slices "$t" "$f"
+    done < "$tmp/small"
+done
+
+status=0
+echo "seed.sh: $nfiles fixture files read from $fixtures"
+for t in "${targets[@]}"; do
+    n=$(find "$corpus/$t" -type f | wc -l)
+    bytes=$(du -sk "$corpus/$t" | cut -f1)
+    printf 'seed.sh: %-9s %5d inputs %8d KiB  %s\n' "$t" "$n" "$bytes" "$corpus/$t"
+    if (( n == 0 )); then
+        echo "seed.sh: no fixture of the kind target '$t' needs was found in $fixtures" >&2
+        status=1
+    fi
+done
+exit $status

@@ -1,0 +1,327 @@
+//! The bodies of rootsift's fuzz targets, one function per target.
+//!
+//! Each `fuzz_targets/<name>.rs` is a one-line `fuzz_target!` that calls the function of the same name
+//! here, and `tests/fuzz_regressions.rs` includes this file (`#[path]`) and replays every saved crash
+//! and every seed through the very same functions, so a regression fails `cargo test` too.
+//!
+//! Besides "does not panic, does not hang, does not run out of memory", every target checks cheap
+//! invariants that a parser bug can break (see [`Checker`]):
+//!
+//! - archive members are entered and left in balanced pairs, never deeper than the depth limit;
+//! - offsets of findings in the scanned buffer lie inside it;
+//! - a certificate is one complete DER object, and one reported by the DER search (parser `der` at the
+//!   top level) is byte for byte what sits in the input at its offset;
+//! - every partial says why;
+//! - no more distinct certificates are reported than the (fresh) cache parsed;
+//! - the archive reader never gives back decompression budget, nor spends more than it was given;
+//! - the whole stack is deterministic: a second scan with the warm cache reports exactly the same.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use rootsift::cert::{CertCache, Certificate, der_object_len};
+use rootsift::detect::{self, Budget, DEFAULT_PKCS12_PASSWORDS, Detector, Limits, Parser, Sink};
+
+/// What a target's scan reported (so replays can also check that good inputs find something).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Certificates reported.
+    pub certificates: usize,
+    /// Partials reported.
+    pub partials: usize,
+    /// Archive members entered.
+    pub members: usize,
+}
+
+/// A fuzz target's body: scans one input, checks the invariants, returns what was reported.
+pub type Target = fn(&[u8]) -> Counts;
+
+/// The targets, by name, in the order `smoke.sh` runs them.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("pem", pem),
+    ("der", der),
+    ("pkcs7", pkcs7),
+    ("pkcs12", pkcs12),
+    ("jks", jks),
+    ("archive", archive),
+    ("detector", detector),
+];
+
+/// Limits small enough that legitimate large inflations do not slow the fuzzer down.
+pub fn fuzz_limits() -> Limits {
+    Limits {
+        max_decompressed: 16 << 20,
+        max_member_size: 4 << 20,
+        max_archive_entries: 100_000,
+        ..Limits::default()
+    }
+}
+
+fn passwords() -> Vec<String> {
+    DEFAULT_PKCS12_PASSWORDS
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// A sink that checks what a detector reports as it reports it, and keeps a digest of the event
+/// sequence for determinism checks.
+pub struct Checker<'a> {
+    /// The top-level buffer.
+    data: &'a [u8],
+    /// Whether parser-`der` certificates at the top level must sit verbatim at their offset.
+    der_offsets_exact: bool,
+    max_depth: u32,
+    depth: u32,
+    /// Certificates reported.
+    pub certificates: usize,
+    /// Partials reported.
+    pub partials: usize,
+    /// Archive members entered.
+    pub members: usize,
+    distinct: HashSet<[u8; 32]>,
+    /// Order-sensitive digest of every event (FNV-1a over a compact encoding).
+    pub digest: u64,
+}
+
+impl<'a> Checker<'a> {
+    /// A checker for a scan of `data`.
+    pub fn new(data: &'a [u8], limits: &Limits, der_offsets_exact: bool) -> Self {
+        Checker {
+            data,
+            der_offsets_exact,
+            max_depth: limits.max_archive_depth,
+            depth: 0,
+            certificates: 0,
+            partials: 0,
+            members: 0,
+            distinct: HashSet::new(),
+            digest: 0xcbf2_9ce4_8422_2325,
+        }
+    }
+
+    fn mix(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.digest = (self.digest ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// Checks what can only be checked once the scan is over.
+    pub fn finish(&self, cache: &CertCache) -> Counts {
+        assert_eq!(
+            self.depth, 0,
+            "scan ended inside {} archive member(s): enter without leave",
+            self.depth
+        );
+        assert!(
+            self.distinct.len() <= cache.len(),
+            "{} distinct certificates reported but the cache parsed only {}",
+            self.distinct.len(),
+            cache.len()
+        );
+        Counts {
+            certificates: self.certificates,
+            partials: self.partials,
+            members: self.members,
+        }
+    }
+}
+
+impl Sink for Checker<'_> {
+    fn certificate(&mut self, cert: Arc<Certificate>, offset: u64, parser: Parser) {
+        let der = &cert.der[..];
+        assert!(
+            !der.is_empty() && der[0] == 0x30 && der_object_len(der) == Some(der.len()),
+            "certificate reported by {parser} at offset {offset} is not exactly one DER SEQUENCE ({} bytes)",
+            der.len()
+        );
+        if self.depth == 0 {
+            assert!(
+                offset < self.data.len() as u64,
+                "certificate reported by {parser} at offset {offset}, past the end of a {}-byte input",
+                self.data.len()
+            );
+            if self.der_offsets_exact && parser == Parser::Der {
+                let at = offset as usize;
+                assert!(
+                    self.data.get(at..at + der.len()) == Some(der),
+                    "DER certificate reported at offset {offset} is not what the input holds there"
+                );
+            }
+        }
+        self.certificates += 1;
+        self.distinct.insert(cert.sha256);
+        self.mix(&[b'c', parser as u8, self.depth as u8]);
+        self.mix(&offset.to_le_bytes());
+        self.mix(&cert.sha256);
+    }
+
+    fn partial(&mut self, offset: u64, parser: Parser, reason: String) {
+        assert!(
+            !reason.trim().is_empty(),
+            "partial from {parser} at offset {offset} gives no reason"
+        );
+        if self.depth == 0 {
+            assert!(
+                offset <= self.data.len() as u64,
+                "partial from {parser} at offset {offset}, past the end of a {}-byte input",
+                self.data.len()
+            );
+        }
+        self.partials += 1;
+        self.mix(&[b'p', parser as u8, self.depth as u8]);
+        self.mix(&offset.to_le_bytes());
+        self.mix(reason.as_bytes());
+    }
+
+    fn enter(&mut self, name: &str) {
+        self.depth += 1;
+        assert!(
+            self.depth <= self.max_depth,
+            "entered member {name:?} at depth {}, beyond the archive depth limit {}",
+            self.depth,
+            self.max_depth
+        );
+        self.members += 1;
+        self.mix(b"e");
+        self.mix(name.as_bytes());
+        self.mix(&[0]);
+    }
+
+    fn leave(&mut self) {
+        assert!(self.depth > 0, "leave() without a matching enter()");
+        self.depth -= 1;
+        self.mix(b"l");
+    }
+}
+
+/// Runs one detector function over `data` with a fresh cache and the fuzzing limits, checks the
+/// invariants, and returns what was reported.
+fn run_one<F>(data: &[u8], der_offsets_exact: bool, f: F) -> Counts
+where
+    F: FnOnce(&Detector<'_>, &mut Checker<'_>),
+{
+    let cache = CertCache::new();
+    let limits = fuzz_limits();
+    let passwords = passwords();
+    let detector = Detector {
+        cache: &cache,
+        limits: &limits,
+        passwords: &passwords,
+    };
+    let mut checker = Checker::new(data, &limits, der_offsets_exact);
+    f(&detector, &mut checker);
+    checker.finish(&cache)
+}
+
+fn check_format_result(name: &str, result: Result<(), String>) {
+    if let Err(reason) = result {
+        assert!(
+            !reason.trim().is_empty(),
+            "{name}::scan failed without saying why"
+        );
+    }
+}
+
+/// PEM blocks (and base64-wrapped PEM) anywhere in the input.
+pub fn pem(data: &[u8]) -> Counts {
+    run_one(data, true, |det, sink| detect::pem::scan(det, data, sink))
+}
+
+/// DER certificates embedded anywhere in the input.
+pub fn der(data: &[u8]) -> Counts {
+    run_one(data, true, |det, sink| {
+        detect::der::scan(det, data, sink);
+        // The embedded search reports non-overlapping certificates only; each must be a real one.
+        assert_eq!(
+            sink.partials, 0,
+            "the embedded DER search never reports partials"
+        );
+    })
+}
+
+/// A PKCS#7 / CMS SignedData bundle.
+pub fn pkcs7(data: &[u8]) -> Counts {
+    run_one(data, true, |det, sink| {
+        check_format_result("pkcs7", detect::pkcs7::scan(det, data, sink))
+    })
+}
+
+/// A PKCS#12 store (tried with the default passwords).
+pub fn pkcs12(data: &[u8]) -> Counts {
+    run_one(data, true, |det, sink| {
+        check_format_result("pkcs12", detect::pkcs12::scan(det, data, sink))
+    })
+}
+
+/// A JKS or JCEKS store.
+pub fn jks(data: &[u8]) -> Counts {
+    run_one(data, true, |det, sink| {
+        check_format_result("jks", detect::jks::scan(det, data, sink))
+    })
+}
+
+/// A zip-family archive, members fed back through the whole stack.
+pub fn archive(data: &[u8]) -> Counts {
+    run_one(data, true, |det, sink| {
+        let given = det.limits.max_decompressed;
+        let mut budget = Budget {
+            decompressed_left: given,
+            ..Budget::default()
+        };
+        let result = detect::archive::scan(det, data, 0, &mut budget, sink);
+        check_format_result("archive", result);
+        assert!(
+            budget.decompressed_left <= given,
+            "archive::scan grew the decompression budget from {given} to {}",
+            budget.decompressed_left
+        );
+    })
+}
+
+/// The whole stack (sniffing, every structured parser, PEM and embedded DER search), run twice to
+/// check that a warm cache changes nothing.
+pub fn detector(data: &[u8]) -> Counts {
+    let cache = CertCache::new();
+    let limits = fuzz_limits();
+    let passwords = passwords();
+    let detector = Detector {
+        cache: &cache,
+        limits: &limits,
+        passwords: &passwords,
+    };
+    let mut first = Checker::new(data, &limits, true);
+    let budget = detector.scan(data, &mut first);
+    let _ = first.finish(&cache);
+    assert!(
+        budget.decompressed_left <= limits.max_decompressed,
+        "the scan grew the decompression budget from {} to {}",
+        limits.max_decompressed,
+        budget.decompressed_left
+    );
+    let mut second = Checker::new(data, &limits, true);
+    detector.scan(data, &mut second);
+    let counts = second.finish(&cache);
+    assert!(
+        (
+            first.certificates,
+            first.partials,
+            first.members,
+            first.digest
+        ) == (
+            second.certificates,
+            second.partials,
+            second.members,
+            second.digest
+        ),
+        "a second scan with a warm cache reported differently: {} certificates, {} partials, {} members \
+         then {} certificates, {} partials, {} members",
+        first.certificates,
+        first.partials,
+        first.members,
+        second.certificates,
+        second.partials,
+        second.members
+    );
+    counts
+}
