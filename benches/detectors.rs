@@ -8,7 +8,7 @@
 //!   whichever exist (at least one must).
 //!
 //! For each input: the whole stack (`Detector::scan`), `pem::scan`, `der::scan`, and on the archives
-//! `archive::scan`. Unless the name says `warm`, every iteration starts with an empty certificate cache,
+//! `archive::scan` (and the whole stack with `--open-code-members`). Unless the name says `warm`, every iteration starts with an empty certificate cache,
 //! so each certificate is parsed (the cost of a first encounter); `warm` keeps the cache across
 //! iterations, as a scan does for a certificate seen before.
 //!
@@ -224,6 +224,26 @@ fn bench_input(c: &mut Criterion, name: &str, path: &str, data: &[u8], archive: 
         )
     });
     if archive {
+        // What `--open-code-members` costs: every `.class` (most of a real JAR's bytes) inflated
+        // and searched too.
+        let open_code = Config {
+            limits: Limits {
+                open_code_members: true,
+                ..Limits::default()
+            },
+            ..Config::new()
+        };
+        group.bench_function("detector.scan --open-code-members", |b| {
+            b.iter_batched_ref(
+                CertCache::new,
+                |cache| {
+                    let mut sink = CountingSink::default();
+                    let _ = open_code.detector(cache).scan(black_box(data), &mut sink);
+                    sink
+                },
+                BatchSize::LargeInput,
+            )
+        });
         group.bench_function("archive::scan", |b| {
             b.iter_batched_ref(
                 CertCache::new,
