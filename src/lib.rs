@@ -4,6 +4,7 @@
 //! (the certificate model, cached by fingerprint) → [`scan`] (drives it all in parallel and streams
 //! [`scan::Record`]s) → [`report`] (output formats). See `ARCHITECTURE.md`.
 
+pub mod analyze;
 pub mod cert;
 pub mod detect;
 pub mod report;

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: being written (Paranoia's `.paranoia.yaml` policies and their evaluation).
