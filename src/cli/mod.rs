@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 done and nothing failed; 1 a check failed; 2 error (usage, unreadable target).
 
+mod inspect;
 mod progress;
 mod scan;
 
@@ -28,12 +29,16 @@ struct Cli {
 enum Command {
     /// Find every certificate in directories and files (Paranoia's export).
     Scan(scan::ScanArgs),
+    /// Judge every certificate found: expiry, Mozilla removals, weak keys and signatures, trust-store hygiene.
+    Inspect(inspect::InspectArgs),
     /// Print the version.
     Version,
 }
 
 /// Exit code: success.
 pub const EXIT_OK: i32 = 0;
+/// Exit code: the check failed (`validate`'s policy, `inspect --fail-on`).
+pub const EXIT_FAILED: i32 = 1;
 /// Exit code: an error stopped the command (usage, unreadable target, output failure).
 pub const EXIT_ERROR: i32 = 2;
 
@@ -48,8 +53,11 @@ pub fn run() -> i32 {
     };
     match cli.command {
         Command::Scan(args) => scan::run(args),
+        Command::Inspect(args) => inspect::run(args),
         Command::Version => {
+            let mozilla = rootsift::analyze::mozilla::MozillaData::embedded();
             println!("rootsift {}", env!("CARGO_PKG_VERSION"));
+            println!("Mozilla root store data: {}", mozilla.source());
             EXIT_OK
         }
     }

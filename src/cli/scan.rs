@@ -1,4 +1,4 @@
-//! `rootsift scan`.
+//! `rootsift scan`, and the scanning arguments and driver that `inspect` and `validate` share.
 
 use std::io::{self, IsTerminal, Write};
 
@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 
 use rootsift::detect::{DEFAULT_PKCS12_PASSWORDS, Limits};
 use rootsift::report::{self, Format, Unique};
-use rootsift::scan::{Progress, Record, ScanOptions, scan};
+use rootsift::scan::{FileError, Finding, Partial, Progress, Record, ScanOptions, Summary, scan};
 use rootsift::source::Target;
 
 use super::progress::ProgressLine;
@@ -23,9 +23,8 @@ enum OutputFormat {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Directories or files to scan.
-    #[arg(required = true, value_name = "TARGET")]
-    targets: Vec<String>,
+    #[command(flatten)]
+    source: SourceArgs,
 
     /// Output format [default: table on a terminal, json otherwise].
     #[arg(short, long, value_enum)]
@@ -34,6 +33,14 @@ pub struct ScanArgs {
     /// Report each distinct certificate once, with every location it was found at.
     #[arg(long)]
     unique: bool,
+}
+
+/// What to scan and how: the arguments `scan`, `inspect` and `validate` share.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Directories or files to scan.
+    #[arg(required = true, value_name = "TARGET")]
+    targets: Vec<String>,
 
     /// Do not cross into other filesystems below a target directory.
     #[arg(long)]
@@ -74,6 +81,91 @@ pub struct ScanArgs {
     max_member_size: u64,
 }
 
+impl SourceArgs {
+    /// The targets as given on the command line.
+    pub fn names(&self) -> &[String] {
+        &self.targets
+    }
+
+    /// Resolves the targets and builds the scan options; prints the error and gives `None` when a
+    /// target cannot be resolved.
+    pub fn resolve(&self) -> Option<(Vec<Target>, ScanOptions)> {
+        let mut targets = Vec::new();
+        for arg in &self.targets {
+            match Target::resolve(arg) {
+                Ok(t) => targets.push(t),
+                Err(e) => {
+                    error_line(e);
+                    return None;
+                }
+            }
+        }
+        let mut passwords: Vec<String> = DEFAULT_PKCS12_PASSWORDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        passwords.extend(self.pkcs12_passwords.iter().cloned());
+        let options = ScanOptions {
+            limits: Limits {
+                max_archive_depth: self.archive_depth,
+                max_decompressed: self.max_decompressed,
+                max_member_size: self.max_member_size,
+                open_code_members: self.open_code_members,
+                ..Limits::default()
+            },
+            pkcs12_passwords: passwords,
+            one_file_system: self.one_file_system,
+            threads: self.threads,
+            no_mmap: self.no_mmap,
+        };
+        Some((targets, options))
+    }
+}
+
+/// Everything a scan produced, held in memory (for commands that judge the whole set).
+pub struct Collected {
+    /// Certificates, in scan order.
+    pub findings: Vec<Finding>,
+    /// Partials.
+    pub partials: Vec<Partial>,
+    /// Unreadable files.
+    pub errors: Vec<FileError>,
+    /// Totals.
+    pub summary: Summary,
+}
+
+/// Runs a scan with the progress line and keeps every record.
+pub fn collect(targets: &[Target], options: &ScanOptions) -> Collected {
+    let progress: &'static Progress = Box::leak(Box::default());
+    let line = ProgressLine::start(progress);
+    let (mut findings, mut partials, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    let summary = scan(targets, options, progress, |record| match record {
+        Record::Certificate(f) => findings.push(f),
+        Record::Partial(p) => partials.push(p),
+        Record::Error(e) => errors.push(e),
+    });
+    drop(line);
+    Collected {
+        findings,
+        partials,
+        errors,
+        summary,
+    }
+}
+
+/// Turns the result of writing a report into an exit code (a closed pipe is not an error).
+pub fn written(result: io::Result<()>, code: i32) -> i32 {
+    match result {
+        Ok(()) => code,
+        // The reader went away (`| head`): not an error of ours.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => code,
+        Err(e) => {
+            error_line(format_args!("writing output: {e}"));
+            EXIT_ERROR
+        }
+    }
+}
+
 fn parse_size(s: &str) -> Result<u64, String> {
     let (digits, shift) = match s.as_bytes().last() {
         Some(b'K' | b'k') => (&s[..s.len() - 1], 10),
@@ -89,33 +181,8 @@ fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 pub fn run(args: ScanArgs) -> i32 {
-    let mut targets = Vec::new();
-    for arg in &args.targets {
-        match Target::resolve(arg) {
-            Ok(t) => targets.push(t),
-            Err(e) => {
-                error_line(e);
-                return EXIT_ERROR;
-            }
-        }
-    }
-    let mut passwords: Vec<String> = DEFAULT_PKCS12_PASSWORDS
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    passwords.extend(args.pkcs12_passwords.iter().cloned());
-    let options = ScanOptions {
-        limits: Limits {
-            max_archive_depth: args.archive_depth,
-            max_decompressed: args.max_decompressed,
-            max_member_size: args.max_member_size,
-            open_code_members: args.open_code_members,
-            ..Limits::default()
-        },
-        pkcs12_passwords: passwords,
-        one_file_system: args.one_file_system,
-        threads: args.threads,
-        no_mmap: args.no_mmap,
+    let Some((targets, options)) = args.source.resolve() else {
+        return EXIT_ERROR;
     };
     let stdout = io::stdout();
     let format = match args.output {
@@ -151,15 +218,7 @@ pub fn run(args: ScanArgs) -> i32 {
         Some(e) => Err(e),
         None => reporter.finish(&summary),
     };
-    match result {
-        Ok(()) => EXIT_OK,
-        // The reader went away (`| head`): not an error of ours.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
-        Err(e) => {
-            error_line(format_args!("writing output: {e}"));
-            EXIT_ERROR
-        }
-    }
+    written(result, EXIT_OK)
 }
 
 #[cfg(test)]

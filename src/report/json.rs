@@ -13,7 +13,7 @@ use crate::cert::rfc3339;
 use crate::scan::{FileError, Finding, Partial, Summary};
 
 #[derive(Serialize)]
-struct CertificateJson<'a> {
+pub(crate) struct CertificateJson<'a> {
     #[serde(rename = "fileLocation")]
     file_location: &'a str,
     owner: &'a str,
@@ -48,7 +48,7 @@ struct CertificateJson<'a> {
 }
 
 impl<'a> CertificateJson<'a> {
-    fn new(f: &'a Finding, also_at: &'a [String]) -> Self {
+    pub(crate) fn new(f: &'a Finding, also_at: &'a [String]) -> Self {
         let c = &f.cert;
         CertificateJson {
             file_location: &f.location,
@@ -79,7 +79,7 @@ impl<'a> CertificateJson<'a> {
 }
 
 #[derive(Serialize)]
-struct PartialJson<'a> {
+pub(crate) struct PartialJson<'a> {
     #[serde(rename = "fileLocation")]
     file_location: &'a str,
     parser: &'static str,
@@ -101,7 +101,7 @@ impl<'a> From<&'a Partial> for PartialJson<'a> {
 }
 
 #[derive(Serialize)]
-struct ErrorJson<'a> {
+pub(crate) struct ErrorJson<'a> {
     #[serde(rename = "fileLocation")]
     file_location: &'a str,
     error: &'a str,
@@ -119,7 +119,7 @@ impl<'a> From<&'a FileError> for ErrorJson<'a> {
 }
 
 #[derive(Serialize)]
-struct SummaryJson {
+pub(crate) struct SummaryJson {
     files: u64,
     bytes: u64,
     skipped: u64,
