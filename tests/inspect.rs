@@ -429,6 +429,37 @@ fn private_root_weak_leaf_and_trust_store_hygiene() {
         1,
     );
 
+    // SARIF: one result per issue and location; CycloneDX: one component per certificate.
+    let document = |format: &str| -> Value {
+        let run = run_rootsift(
+            ["inspect", "-o", format]
+                .iter()
+                .map(OsStr::new)
+                .chain([made.root.as_os_str()]),
+            SCAN_TIMEOUT,
+        );
+        assert!(run.status.success(), "{}: {}", run.command, run.stderr);
+        serde_json::from_slice(&run.stdout).expect("a JSON document")
+    };
+    let sarif = document("sarif");
+    let results = sarif["runs"][0]["results"]
+        .as_array()
+        .expect("SARIF results");
+    let rules: BTreeSet<&str> = results.iter().map(|r| field(r, "ruleId")).collect();
+    assert_eq!(results.len(), 4, "{results:?}");
+    assert_eq!(
+        rules,
+        BTreeSet::from(["not_a_ca", "unknown_root", "weak_key", "weak_signature"])
+    );
+    let bom = document("cyclonedx");
+    let certificates = bom["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .filter(|c| c["cryptoProperties"]["assetType"] == "certificate")
+        .count();
+    assert_eq!(certificates, 3);
+
     // The table names every flagged certificate and where it is.
     let run = run_rootsift(
         ["inspect", "-o", "table"]

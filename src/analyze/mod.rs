@@ -85,6 +85,18 @@ impl IssueKind {
         }
     }
 
+    /// The level the check usually gives (a DSA key or a SHA-1 signature is only a warning).
+    pub fn default_level(self) -> Level {
+        match self {
+            IssueKind::Expired
+            | IssueKind::NotYetValid
+            | IssueKind::RemovedFromMozilla
+            | IssueKind::WeakKey
+            | IssueKind::WeakSignature => Level::Error,
+            IssueKind::ExpiringSoon | IssueKind::NotACa | IssueKind::UnknownRoot => Level::Warning,
+        }
+    }
+
     /// One sentence saying what the check looks for (SARIF rule descriptions, README).
     pub fn description(self) -> &'static str {
         match self {

@@ -10,6 +10,7 @@ use rootsift::analyze::checks::{CheckOptions, judge_all, parse_time, parse_windo
 use rootsift::analyze::mozilla::MozillaData;
 use rootsift::report::InspectContext;
 use rootsift::report::inspect::{self, Inspection};
+use rootsift::report::{cyclonedx, sarif};
 
 use super::scan::{SourceArgs, collect, written};
 use super::{EXIT_ERROR, EXIT_FAILED, EXIT_OK, error_line};
@@ -140,8 +141,8 @@ pub fn run(args: InspectArgs) -> i32 {
     let result = match format {
         OutputFormat::Table => inspect::write_table(&mut out, &inspection),
         OutputFormat::Json => inspect::write_json(&mut out, &inspection),
-        // TEMPORARY until the writers land.
-        OutputFormat::Sarif | OutputFormat::Cyclonedx => Err(io::Error::other("not yet")),
+        OutputFormat::Sarif => sarif::write(&mut out, &judged, &context),
+        OutputFormat::Cyclonedx => cyclonedx::write(&mut out, &judged, &context),
     }
     .and_then(|()| out.flush());
 

@@ -44,14 +44,20 @@ mod tests {
 
     #[test]
     fn outer_path_stops_at_the_first_member() {
-        assert_eq!(outer_path("/opt/app.war!/WEB-INF/x.jar!/ca.der"), "/opt/app.war");
+        assert_eq!(
+            outer_path("/opt/app.war!/WEB-INF/x.jar!/ca.der"),
+            "/opt/app.war"
+        );
         assert_eq!(outer_path("/etc/ssl/cert.pem"), "/etc/ssl/cert.pem");
     }
 
     #[test]
     fn uri_paths_escape_what_a_uri_cannot_hold() {
         assert_eq!(encode_uri_path("etc/ssl/a b.pem"), "etc/ssl/a%20b.pem");
-        assert_eq!(encode_uri_path("x:y/100%#1?.crt"), "x%3Ay/100%25%231%3F.crt");
+        assert_eq!(
+            encode_uri_path("x:y/100%#1?.crt"),
+            "x%3Ay/100%25%231%3F.crt"
+        );
         assert_eq!(encode_uri_path("é"), "%C3%A9");
         assert_eq!(encode_uri_path("a+b=c,d.pem"), "a+b=c,d.pem");
     }

@@ -5,8 +5,12 @@
 //! so hold the rows until the end; `pem` writes each certificate as it comes. [`Unique`] folds
 //! repeated certificates into one entry with all their locations, for `--unique`.
 
+pub mod cyclonedx;
+pub mod inspect;
+mod inspect_context;
 mod json;
 mod pem;
+pub mod sarif;
 mod table;
 
 use std::collections::HashMap;
@@ -14,6 +18,7 @@ use std::io::{self, Write};
 
 use crate::scan::{FileError, Finding, Partial, Summary};
 
+pub use inspect_context::InspectContext;
 pub use json::{Json, JsonLines};
 pub use pem::Pem;
 pub use table::Table;
