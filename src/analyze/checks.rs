@@ -6,7 +6,7 @@
 //! | `expired` | error | `notAfter` is before the clock |
 //! | `not_yet_valid` | error | `notBefore` is after the clock |
 //! | `expiring_soon` | warning | `notAfter` falls within the expiry window |
-//! | `removed_from_mozilla` | error | Mozilla's root store carried it once and no longer does |
+//! | `removed_from_mozilla` | error | Mozilla's root store once trusted it for TLS servers and no longer does (or CCADB's removed-CA report lists it) |
 //! | `weak_key` | error (DSA: warning) | RSA under 2048 bits, EC under 256 bits, any DSA key |
 //! | `weak_signature` | error (SHA-1: warning) | MD2 or MD5; SHA-1 unless the certificate is self-signed (a root's own signature is never checked) |
 //! | `not_a_ca` | warning | in a CA bundle or trust store, yet not a CA (a self-signed v1 certificate counts as a CA, as OpenSSL treats it) |
@@ -109,11 +109,15 @@ pub fn check(cert: &Certificate, findings: &[Finding], options: &CheckOptions<'_
         ..
     } = &mozilla
     {
-        let mut message = format!("removed from Mozilla's root store ({removed}");
-        if let Some(release) = release {
-            message.push_str(&format!(", first missing from certifi {release}"));
-        }
-        message.push(')');
+        // certifi carries the roots Mozilla trusts for TLS servers; CCADB's report lists roots
+        // removed from the store altogether.
+        let mut message = match release {
+            Some(release) => format!(
+                "no longer trusted by Mozilla for TLS server authentication since {removed} \
+                 (first missing from certifi {release})"
+            ),
+            None => format!("removed from Mozilla's root store ({removed})"),
+        };
         if let Some(comment) = comment.filter(|c| !c.trim().is_empty()) {
             message.push_str(": ");
             message.push_str(comment.trim());

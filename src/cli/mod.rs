@@ -6,6 +6,7 @@
 mod inspect;
 mod progress;
 mod scan;
+mod validate;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +32,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Judge every certificate found: expiry, Mozilla removals, weak keys and signatures, trust-store hygiene.
     Inspect(inspect::InspectArgs),
+    /// Check the certificates found against a policy (Paranoia's .paranoia.yaml); exit 1 if violated.
+    Validate(validate::ValidateArgs),
     /// Print the version.
     Version,
 }
@@ -54,6 +57,7 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Validate(args) => validate::run(args),
         Command::Version => {
             let mozilla = rootsift::analyze::mozilla::MozillaData::embedded();
             println!("rootsift {}", env!("CARGO_PKG_VERSION"));
