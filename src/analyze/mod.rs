@@ -106,7 +106,9 @@ impl IssueKind {
             IssueKind::RemovedFromMozilla => {
                 "The root was once in Mozilla's root store and has been removed from it."
             }
-            IssueKind::WeakKey => "The public key is too weak: RSA under 2048 bits, DSA, or EC under 256 bits.",
+            IssueKind::WeakKey => {
+                "The public key is too weak: RSA under 2048 bits, DSA, or EC under 256 bits."
+            }
             IssueKind::WeakSignature => {
                 "The certificate is signed with MD2 or MD5, or with SHA-1 and is not a self-signed root."
             }

@@ -239,7 +239,12 @@ impl Report<'_> {
                 .iter()
                 .map(|(f, e)| located(f, Some(e)))
                 .collect(),
-            required_absent: self.verdict.required_absent.iter().map(|e| rule(e)).collect(),
+            required_absent: self
+                .verdict
+                .required_absent
+                .iter()
+                .map(|e| rule(e))
+                .collect(),
             partials: self.summary.partials,
             errors: self.summary.errors,
         };
