@@ -8,6 +8,8 @@
 #   jks       JKS (FEEDFEED) and JCEKS (CECECECE) stores
 #   archive   zip-family files (jar, war, zip, whl, …)
 #   detector  all of the above
+#   policy    tests/policy_configs/*.yaml (Paranoia's examples, rootsift's extensions)
+#   ccadb     tests/fixtures/ccadb-removed-sample.csv (CCADB's removed-CA report shape)
 #
 # plus a few slices per target: truncated copies (half, and a few bytes short) and windows around the
 # PEM headers and DER certificate headers found in large files. Inputs over 128 KiB are only added as
@@ -21,7 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 fixtures=${FIXTURES:-$root/target/fixtures/tree}
 corpus=${CORPUS:-$here/corpus}
-targets=(pem der pkcs7 pkcs12 jks archive detector)
+targets=(pem der pkcs7 pkcs12 jks archive detector policy ccadb)
 max_seed=$((128 << 10))
 window=$((16 << 10))
 
@@ -139,6 +141,12 @@ for t in pem der; do
         slices "$t" "$f"
     done < "$tmp/small"
 done
+
+# Policies (Paranoia's examples and rootsift's extensions) and a CCADB-shaped removed-CA CSV, from
+# the repository, with truncations.
+for f in "$root"/tests/policy_configs/*.yaml; do add policy "$f"; slices policy "$f"; done
+add ccadb "$root/tests/fixtures/ccadb-removed-sample.csv"
+slices ccadb "$root/tests/fixtures/ccadb-removed-sample.csv"
 
 status=0
 echo "seed.sh: $nfiles fixture files read from $fixtures"

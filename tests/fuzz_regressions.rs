@@ -43,6 +43,7 @@ fn known_good(target: &str) -> &'static [&'static str] {
         ],
         "jks" => &["opt/java/server.jks", "opt/java/truststore.jceks"],
         "archive" => &["opt/app.war", "opt/lib/certs.jar"],
+        "policy" | "ccadb" => &[],
         "detector" => &[
             "etc/pki/fixtures/fullchain-rsa.pem",
             "root/.kube/config",
@@ -56,6 +57,18 @@ fn known_good(target: &str) -> &'static [&'static str] {
             "opt/app.war",
         ],
         other => unreachable!("no known-good inputs for target {other}"),
+    }
+}
+
+/// Known-good inputs kept in the repository (not certificate fixtures): Paranoia's and rootsift's
+/// policies for `policy` (each must parse: at least one entry), the CCADB-shaped CSV for `ccadb`
+/// (it must be accepted).
+fn repository_inputs(target: &str) -> Vec<PathBuf> {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    match target {
+        "policy" => files_in(&tests.join("policy_configs")),
+        "ccadb" => vec![tests.join("fixtures/ccadb-removed-sample.csv")],
+        _ => Vec::new(),
     }
 }
 
@@ -157,6 +170,24 @@ fn replay(target: &str) {
         }
     }
 
+    for path in repository_inputs(target) {
+        let data =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let name = path.display().to_string();
+        if let Some(counts) = run(f, &name, &data, &mut failures)
+            && counts.certificates == 0
+        {
+            failures.push(format!(
+                "{name}: a known-good input was rejected ({counts:?})"
+            ));
+        }
+        replayed += 1;
+        for (k, mutated) in mutations(&data).iter().enumerate() {
+            run(f, &format!("{name} mutation #{k}"), mutated, &mut failures);
+            replayed += 1;
+        }
+    }
+
     let fixtures = common::fixtures();
     for relative in known_good(target) {
         let path = fixtures.join("tree").join(relative);
@@ -236,12 +267,22 @@ fn detector() {
 }
 
 #[test]
+fn policy() {
+    replay("policy");
+}
+
+#[test]
+fn ccadb() {
+    replay("ccadb");
+}
+
+#[test]
 fn every_target_is_replayed() {
     let names: Vec<&str> = fuzz_targets::TARGETS.iter().map(|(n, _)| *n).collect();
     assert_eq!(
         names,
         [
-            "pem", "der", "pkcs7", "pkcs12", "jks", "archive", "detector"
+            "pem", "der", "pkcs7", "pkcs12", "jks", "archive", "detector", "policy", "ccadb"
         ]
     );
     let targets = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/fuzz_targets");

@@ -19,6 +19,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use rootsift::analyze::mozilla::MozillaData;
+use rootsift::analyze::policy::Policy;
 use rootsift::cert::{CertCache, Certificate, der_object_len};
 use rootsift::detect::{self, Budget, DEFAULT_PKCS12_PASSWORDS, Detector, Limits, Parser, Sink};
 
@@ -45,6 +47,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("jks", jks),
     ("archive", archive),
     ("detector", detector),
+    ("policy", policy),
+    ("ccadb", ccadb),
 ];
 
 /// Limits small enough that legitimate large inflations do not slow the fuzzer down.
@@ -324,4 +328,81 @@ pub fn detector(data: &[u8]) -> Counts {
         second.members
     );
     counts
+}
+
+/// A `.paranoia.yaml` policy (`Policy::from_yaml`): never panics; an error names a line inside the
+/// text and says why; a policy that parses evaluates, and with nothing found it passes exactly when
+/// it requires nothing. Counts the entries of a policy that parses as `certificates`.
+pub fn policy(data: &[u8]) -> Counts {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return Counts::default();
+    };
+    match Policy::from_yaml(text) {
+        Ok(policy) => {
+            let verdict = policy.evaluate(&[], MozillaData::embedded(), 0, false);
+            assert_eq!(
+                verdict.passed(),
+                policy.require().is_empty(),
+                "with no certificates, a policy passes exactly when it requires nothing"
+            );
+            let entries = policy.allow().len() + policy.forbid().len() + policy.require().len();
+            for entry in policy
+                .allow()
+                .iter()
+                .chain(policy.forbid())
+                .chain(policy.require())
+            {
+                assert!(entry.line() >= 1, "an entry at line 0");
+                assert!(
+                    !entry.describe().is_empty(),
+                    "an entry without a description"
+                );
+            }
+            Counts {
+                certificates: entries,
+                ..Counts::default()
+            }
+        }
+        Err(error) => {
+            // YAML breaks lines at LF, CRLF and a lone CR alike.
+            let lines = text.replace("\r\n", "\n").split(['\n', '\r']).count();
+            assert!(
+                (1..=lines + 1).contains(&error.line),
+                "error at line {} of a {lines}-line policy: {error}",
+                error.line
+            );
+            assert!(
+                !error.message.trim().is_empty(),
+                "a policy error without a message"
+            );
+            Counts::default()
+        }
+    }
+}
+
+/// CCADB's removed-CA CSV merged over the embedded Mozilla data: never panics, never loses an
+/// embedded root, and an error says why. Counts 1 in `certificates` when the CSV was accepted.
+pub fn ccadb(data: &[u8]) -> Counts {
+    let embedded = MozillaData::embedded();
+    match embedded.with_ccadb_csv(data) {
+        Ok(merged) => {
+            assert!(
+                merged.len() >= embedded.len(),
+                "merging a CSV lost roots: {} before, {} after",
+                embedded.len(),
+                merged.len()
+            );
+            Counts {
+                certificates: 1,
+                ..Counts::default()
+            }
+        }
+        Err(error) => {
+            assert!(
+                !error.to_string().trim().is_empty(),
+                "a CSV error without a message"
+            );
+            Counts::default()
+        }
+    }
 }
