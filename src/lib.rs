@@ -9,4 +9,5 @@ pub mod cert;
 pub mod detect;
 pub mod report;
 pub mod scan;
+pub mod sign;
 pub mod source;
