@@ -1,4 +1,5 @@
-//! The scan driver: targets → files → detectors → records, in parallel, streamed.
+//! The scan driver: targets → files → detectors (and signature parsers) → records, in parallel,
+//! streamed.
 //!
 //! Worker threads (the walker's) read each file and run the detectors on it, collecting that file's
 //! records; one batch per file travels over a bounded channel to the calling thread, which hands each
@@ -13,7 +14,10 @@ use std::time::Instant;
 use crossbeam_channel::{Sender, bounded};
 
 use crate::cert::{CertCache, Certificate};
+use sha2::{Digest, Sha256};
+
 use crate::detect::{DEFAULT_PKCS12_PASSWORDS, Detector, Limits, Parser, Sink};
+use crate::sign::{self, SignOptions, Signature, Signed};
 use crate::source::Target;
 use crate::source::dir::{self, Event, WalkOptions};
 use crate::source::read::{FileReader, ReadError};
@@ -31,6 +35,10 @@ pub struct ScanOptions {
     pub threads: usize,
     /// Never memory-map files.
     pub no_mmap: bool,
+    /// Look for certificates (`sigscan` turns this off and opens archives only).
+    pub certificates: bool,
+    /// Look for code-signing signatures, with these options (`sigscan`).
+    pub signatures: Option<SignOptions>,
 }
 
 impl Default for ScanOptions {
@@ -44,6 +52,8 @@ impl Default for ScanOptions {
             one_file_system: false,
             threads: 0,
             no_mmap: false,
+            certificates: true,
+            signatures: None,
         }
     }
 }
@@ -89,6 +99,19 @@ pub struct FileError {
     pub error: String,
 }
 
+/// A code-signing signature on a file or archive member.
+#[derive(Debug, Clone)]
+pub struct SignatureFinding {
+    /// Where, as for [`Finding::location`].
+    pub location: String,
+    /// The target this was found under.
+    pub target: Arc<str>,
+    /// SHA-256 of the whole file or member that carries the signature.
+    pub digest: [u8; 32],
+    /// The signature.
+    pub signature: Signature,
+}
+
 /// One result of a scan, in the order the scan produced it.
 #[derive(Debug, Clone)]
 pub enum Record {
@@ -98,6 +121,8 @@ pub enum Record {
     Partial(Partial),
     /// An unreadable file.
     Error(FileError),
+    /// A code-signing signature (only when [`ScanOptions::signatures`] asks for them).
+    Signature(SignatureFinding),
 }
 
 /// Totals of a finished scan.
@@ -119,6 +144,12 @@ pub struct Summary {
     pub errors: u64,
     /// Archive members of compiled or source code left unopened (see `Limits::open_code_members`).
     pub archive_members_skipped: u64,
+    /// Signatures found.
+    pub signatures: u64,
+    /// Files and members of a signable format that carry at least one signature.
+    pub signed: u64,
+    /// Files and members of a signable format that carry none.
+    pub unsigned: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
 }
@@ -134,6 +165,10 @@ pub struct Progress {
     pub certificates: AtomicU64,
     /// Archive members left unopened so far.
     pub members_skipped: AtomicU64,
+    /// Signed files and members so far.
+    pub signed: AtomicU64,
+    /// Signable but unsigned files and members so far.
+    pub unsigned: AtomicU64,
 }
 
 /// Scans every target, calling `on_record` (on the calling thread) for each record as it arrives.
@@ -163,6 +198,7 @@ pub fn scan(
                     Record::Certificate(_) => summary.certificates += 1,
                     Record::Partial(_) => summary.partials += 1,
                     Record::Error(_) => summary.errors += 1,
+                    Record::Signature(_) => summary.signatures += 1,
                 }
                 on_record(record);
             }
@@ -172,6 +208,8 @@ pub fn scan(
     summary.bytes = progress.bytes.load(Ordering::Relaxed);
     summary.skipped = skipped.load(Ordering::Relaxed);
     summary.archive_members_skipped = progress.members_skipped.load(Ordering::Relaxed);
+    summary.signed = progress.signed.load(Ordering::Relaxed);
+    summary.unsigned = progress.unsigned.load(Ordering::Relaxed);
     summary.unique_certificates = cache.len() as u64;
     summary.seconds = started.elapsed().as_secs_f64();
     summary
@@ -193,6 +231,8 @@ fn scan_target(
     };
     let worker = || Worker {
         detector: &detector,
+        certificates: options.certificates,
+        signatures: options.signatures,
         reader: FileReader::new(options.no_mmap),
         target: Arc::clone(&name),
         progress,
@@ -229,6 +269,8 @@ fn scan_target(
 /// One worker thread's state.
 struct Worker<'a> {
     detector: &'a Detector<'a>,
+    certificates: bool,
+    signatures: Option<SignOptions>,
     reader: FileReader,
     target: Arc<str>,
     progress: &'a Progress,
@@ -244,30 +286,45 @@ impl Worker<'_> {
             base_offset: 0,
             owned_end: u64::MAX,
             records: Vec::new(),
+            certificates: self.certificates,
+            signatures: self.signatures.map(|options| SignScan {
+                options,
+                cache: self.detector.cache,
+                whole: false,
+                signed: 0,
+                unsigned: 0,
+            }),
         };
         let detector = self.detector;
         let mut members_skipped = 0;
         let mut panicked = None;
-        let result = self
-            .reader
-            .read(path, crate::detect::needs_whole_buffer, |chunk| {
-                sink.base_offset = chunk.offset;
-                sink.owned_end = chunk.offset + chunk.owned;
-                // A bug in a parser must cost one file, not the scan: contain it and report it.
-                let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    if chunk.offset == 0 {
-                        detector.scan(chunk.data, &mut sink).members_skipped
-                    } else {
-                        // A later window or data extent: the file's format was judged at its start.
-                        detector.search(chunk.data, &mut sink);
-                        0
-                    }
-                }));
-                match scanned {
-                    Ok(skipped) => members_skipped += skipped,
-                    Err(payload) => panicked = Some(panic_message(&payload)),
+        let signatures = self.signatures.is_some();
+        let whole = |head: &[u8]| {
+            crate::detect::needs_whole_buffer(head)
+                || (signatures && sign::needs_whole_buffer(head))
+        };
+        let result = self.reader.read(path, whole, |chunk| {
+            sink.base_offset = chunk.offset;
+            sink.owned_end = chunk.offset + chunk.owned;
+            if let Some(sign) = &mut sink.signatures {
+                // Only a chunk that is the whole file can be judged for signatures.
+                sign.whole = chunk.offset == 0 && chunk.owned == chunk.data.len() as u64;
+            }
+            // A bug in a parser must cost one file, not the scan: contain it and report it.
+            let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if chunk.offset == 0 {
+                    detector.scan(chunk.data, &mut sink).members_skipped
+                } else {
+                    // A later window or data extent: the file's format was judged at its start.
+                    detector.search(chunk.data, &mut sink);
+                    0
                 }
-            });
+            }));
+            match scanned {
+                Ok(skipped) => members_skipped += skipped,
+                Err(payload) => panicked = Some(panic_message(&payload)),
+            }
+        });
         if let Some(message) = panicked {
             sink.records.push(Record::Error(FileError {
                 location: location.to_string(),
@@ -280,6 +337,14 @@ impl Worker<'_> {
         self.progress
             .members_skipped
             .fetch_add(members_skipped, Ordering::Relaxed);
+        if let Some(sign) = &sink.signatures {
+            self.progress
+                .signed
+                .fetch_add(sign.signed, Ordering::Relaxed);
+            self.progress
+                .unsigned
+                .fetch_add(sign.unsigned, Ordering::Relaxed);
+        }
         match result {
             Ok(bytes) => {
                 self.progress.files.fetch_add(1, Ordering::Relaxed);
@@ -330,6 +395,22 @@ struct FileSink<'a> {
     /// Findings starting at or past this file offset belong to the next (overlapping) chunk.
     owned_end: u64,
     records: Vec<Record>,
+    /// Whether certificates are wanted.
+    certificates: bool,
+    /// The signature scan, when wanted.
+    signatures: Option<SignScan<'a>>,
+}
+
+/// The state of the signature scan of one file.
+struct SignScan<'a> {
+    options: SignOptions,
+    cache: &'a CertCache,
+    /// Whether the chunk being scanned is the whole file.
+    whole: bool,
+    /// Signed buffers (the file, its members).
+    signed: u64,
+    /// Signable buffers with no signature.
+    unsigned: u64,
 }
 
 impl FileSink<'_> {
@@ -386,6 +467,38 @@ impl Sink for FileSink<'_> {
     fn leave(&mut self) {
         self.members.pop();
     }
+
+    fn buffer(&mut self, data: &[u8]) {
+        let Some(sign) = &mut self.signatures else {
+            return;
+        };
+        if self.members.is_empty() && !sign.whole {
+            return;
+        }
+        let signatures = match sign::scan(data, sign.cache, &sign.options) {
+            Signed::NotSignable => return,
+            Signed::Unsigned => {
+                sign.unsigned += 1;
+                return;
+            }
+            Signed::Signatures(signatures) => signatures,
+        };
+        sign.signed += 1;
+        let digest: [u8; 32] = Sha256::digest(data).into();
+        let location = self.location();
+        for signature in signatures {
+            self.records.push(Record::Signature(SignatureFinding {
+                location: location.clone(),
+                target: Arc::clone(self.target),
+                digest,
+                signature,
+            }));
+        }
+    }
+
+    fn wants_certificates(&self) -> bool {
+        self.certificates
+    }
 }
 
 #[cfg(test)]
@@ -406,6 +519,7 @@ mod tests {
                 Record::Certificate(f) => found.push(f),
                 Record::Partial(p) => partials.push(p),
                 Record::Error(e) => panic!("unexpected error {e:?}"),
+                Record::Signature(s) => panic!("a signature in a certificate scan: {s:?}"),
             },
         );
         (found, partials, summary)

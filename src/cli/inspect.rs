@@ -12,7 +12,7 @@ use rootsift::report::InspectContext;
 use rootsift::report::inspect::{self, Inspection};
 use rootsift::report::{cyclonedx, sarif};
 
-use super::scan::{SourceArgs, collect, written};
+use super::scan::{CertArgs, SourceArgs, collect, written};
 use super::{EXIT_ERROR, EXIT_FAILED, EXIT_OK, error_line};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -84,6 +84,9 @@ pub struct InspectArgs {
     source: SourceArgs,
 
     #[command(flatten)]
+    certs: CertArgs,
+
+    #[command(flatten)]
     judge: JudgeArgs,
 
     /// Output format [default: table on a terminal, json otherwise].
@@ -103,9 +106,10 @@ pub fn run(args: InspectArgs) -> i32 {
     let Some(mozilla) = args.judge.mozilla() else {
         return EXIT_ERROR;
     };
-    let Some((targets, options)) = args.source.resolve() else {
+    let Some((targets, mut options)) = args.source.resolve() else {
         return EXIT_ERROR;
     };
+    args.certs.apply(&mut options);
     let now = args.judge.now();
     let collected = collect(&targets, &options);
     let judged = judge_all(

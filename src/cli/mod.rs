@@ -6,6 +6,7 @@
 mod inspect;
 mod progress;
 mod scan;
+mod sigscan;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,9 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Check the certificates found against a policy (Paranoia's .paranoia.yaml); exit 1 if violated.
     Validate(validate::ValidateArgs),
+    /// Find code-signing signatures (SigScan's modes; `fs`: directories and files).
+    #[command(subcommand)]
+    Sigscan(sigscan::SigscanCommand),
     /// Print the version.
     Version,
 }
@@ -58,6 +62,7 @@ pub fn run() -> i32 {
         Command::Scan(args) => scan::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Sigscan(command) => sigscan::run(command),
         Command::Version => {
             let mozilla = rootsift::analyze::mozilla::MozillaData::embedded();
             println!("rootsift {}", env!("CARGO_PKG_VERSION"));

@@ -4,7 +4,7 @@ use std::io::{self, IsTerminal, Write};
 
 use clap::{Args, ValueEnum};
 
-use rootsift::detect::{DEFAULT_PKCS12_PASSWORDS, Limits};
+use rootsift::detect::Limits;
 use rootsift::report::{self, Format, Unique};
 use rootsift::scan::{FileError, Finding, Partial, Progress, Record, ScanOptions, Summary, scan};
 use rootsift::source::Target;
@@ -25,6 +25,9 @@ enum OutputFormat {
 pub struct ScanArgs {
     #[command(flatten)]
     source: SourceArgs,
+
+    #[command(flatten)]
+    certs: CertArgs,
 
     /// Output format [default: table on a terminal, json otherwise].
     #[arg(short, long, value_enum)]
@@ -60,10 +63,6 @@ pub struct SourceArgs {
     #[arg(long)]
     no_mmap: bool,
 
-    /// A password to try on PKCS#12 stores, after the empty password and "changeit"; repeatable.
-    #[arg(long = "pkcs12-password", value_name = "PASSWORD")]
-    pkcs12_passwords: Vec<String>,
-
     /// How many archives deep to open (an archive inside an archive is depth 2).
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_archive_depth)]
     archive_depth: u32,
@@ -72,13 +71,31 @@ pub struct SourceArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "4G")]
     max_decompressed: u64,
 
-    /// Also open compiled classes and source files inside archives (.class, .java, .kt, .scala, …).
-    #[arg(long)]
-    open_code_members: bool,
-
     /// Largest archive member decompressed into memory (suffixes K, M, G).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "512M")]
     max_member_size: u64,
+}
+
+/// What certificate searches take besides [`SourceArgs`] (`scan`, `inspect`, `validate`).
+#[derive(Debug, Args)]
+pub struct CertArgs {
+    /// A password to try on PKCS#12 stores, after the empty password and "changeit"; repeatable.
+    #[arg(long = "pkcs12-password", value_name = "PASSWORD")]
+    pkcs12_passwords: Vec<String>,
+
+    /// Also open compiled classes and source files inside archives (.class, .java, .kt, .scala, …).
+    #[arg(long)]
+    open_code_members: bool,
+}
+
+impl CertArgs {
+    /// Adds these options to scan options built by [`SourceArgs::resolve`].
+    pub fn apply(&self, options: &mut ScanOptions) {
+        options
+            .pkcs12_passwords
+            .extend(self.pkcs12_passwords.iter().cloned());
+        options.limits.open_code_members = self.open_code_members;
+    }
 }
 
 impl SourceArgs {
@@ -100,23 +117,17 @@ impl SourceArgs {
                 }
             }
         }
-        let mut passwords: Vec<String> = DEFAULT_PKCS12_PASSWORDS
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        passwords.extend(self.pkcs12_passwords.iter().cloned());
         let options = ScanOptions {
             limits: Limits {
                 max_archive_depth: self.archive_depth,
                 max_decompressed: self.max_decompressed,
                 max_member_size: self.max_member_size,
-                open_code_members: self.open_code_members,
                 ..Limits::default()
             },
-            pkcs12_passwords: passwords,
             one_file_system: self.one_file_system,
             threads: self.threads,
             no_mmap: self.no_mmap,
+            ..ScanOptions::default()
         };
         Some((targets, options))
     }
@@ -143,6 +154,7 @@ pub fn collect(targets: &[Target], options: &ScanOptions) -> Collected {
         Record::Certificate(f) => findings.push(f),
         Record::Partial(p) => partials.push(p),
         Record::Error(e) => errors.push(e),
+        Record::Signature(_) => {}
     });
     drop(line);
     Collected {
@@ -181,9 +193,10 @@ fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 pub fn run(args: ScanArgs) -> i32 {
-    let Some((targets, options)) = args.source.resolve() else {
+    let Some((targets, mut options)) = args.source.resolve() else {
         return EXIT_ERROR;
     };
+    args.certs.apply(&mut options);
     let stdout = io::stdout();
     let format = match args.output {
         Some(OutputFormat::Table) => Format::Table,
@@ -210,6 +223,7 @@ pub fn run(args: ScanArgs) -> i32 {
             Record::Certificate(f) => reporter.certificate(f, &[]),
             Record::Partial(p) => reporter.partial(p),
             Record::Error(e) => reporter.error(e),
+            Record::Signature(s) => reporter.signature(s),
         };
         failure = written.err();
     });

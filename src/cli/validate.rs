@@ -12,7 +12,7 @@ use rootsift::analyze::policy::{Entry, Policy, Verdict};
 use rootsift::scan::{Finding, Summary};
 
 use super::inspect::JudgeArgs;
-use super::scan::{SourceArgs, collect, written};
+use super::scan::{CertArgs, SourceArgs, collect, written};
 use super::{EXIT_ERROR, EXIT_FAILED, EXIT_OK, error_line};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -26,6 +26,9 @@ enum OutputFormat {
 pub struct ValidateArgs {
     #[command(flatten)]
     source: SourceArgs,
+
+    #[command(flatten)]
+    certs: CertArgs,
 
     #[command(flatten)]
     judge: JudgeArgs,
@@ -66,9 +69,10 @@ pub fn run(args: ValidateArgs) -> i32 {
     let Some(mozilla) = args.judge.mozilla() else {
         return EXIT_ERROR;
     };
-    let Some((targets, options)) = args.source.resolve() else {
+    let Some((targets, mut options)) = args.source.resolve() else {
         return EXIT_ERROR;
     };
+    args.certs.apply(&mut options);
     let collected = collect(&targets, &options);
     let verdict = policy.evaluate(
         &collected.findings,

@@ -73,6 +73,14 @@ pub trait Sink {
     fn enter(&mut self, name: &str);
     /// Back out of the member entered last.
     fn leave(&mut self);
+    /// Every buffer the detectors take up as a unit — a file, an archive member — before they
+    /// look into it (the signature scan hooks in here). Does nothing by default.
+    fn buffer(&mut self, _data: &[u8]) {}
+    /// Whether certificates are wanted. When not, the detectors only open archives, to hand their
+    /// members to [`Sink::buffer`].
+    fn wants_certificates(&self) -> bool {
+        true
+    }
 }
 
 /// Bounds that keep hostile input from exhausting memory or time.
@@ -233,6 +241,14 @@ impl Detector<'_> {
     /// not parse becomes a partial, and the buffer is then searched like any other, so a damaged
     /// store still yields the certificates that can be seen in it.
     pub fn scan_nested(&self, data: &[u8], depth: u32, budget: &mut Budget, sink: &mut dyn Sink) {
+        sink.buffer(data);
+        if !sink.wants_certificates() {
+            if sniff(data) == Format::Zip {
+                // Members that cannot be read matter only to the certificate scan.
+                let _ = archive::scan(self, data, depth, budget, sink);
+            }
+            return;
+        }
         let structured = match sniff(data) {
             Format::Zip => Some((Parser::Zip, archive::scan(self, data, depth, budget, sink))),
             Format::Jks => Some((Parser::Jks, jks::scan(self, data, sink))),

@@ -7,6 +7,7 @@
 
 pub mod cyclonedx;
 pub mod inspect;
+mod signatures;
 mod inspect_context;
 mod json;
 mod pem;
@@ -16,11 +17,12 @@ mod table;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use crate::scan::{FileError, Finding, Partial, Summary};
+use crate::scan::{FileError, Finding, Partial, SignatureFinding, Summary};
 
 pub use inspect_context::InspectContext;
 pub use json::{Json, JsonLines};
 pub use pem::Pem;
+pub use signatures::{SignaturesJson, SignaturesJsonLines, SignaturesTable};
 pub use table::Table;
 
 /// The output formats of `scan`.
@@ -46,6 +48,10 @@ pub trait Reporter {
     fn partial(&mut self, partial: &Partial) -> io::Result<()>;
     /// An unreadable file.
     fn error(&mut self, error: &FileError) -> io::Result<()>;
+    /// A code-signing signature (`sigscan`); the certificate formats ignore them.
+    fn signature(&mut self, _signature: &SignatureFinding) -> io::Result<()> {
+        Ok(())
+    }
     /// The scan is over.
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
 }
@@ -95,6 +101,9 @@ impl Reporter for Unique<'_> {
     }
     fn error(&mut self, error: &FileError) -> io::Result<()> {
         self.inner.error(error)
+    }
+    fn signature(&mut self, signature: &SignatureFinding) -> io::Result<()> {
+        self.inner.signature(signature)
     }
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         for (finding, also_at) in std::mem::take(&mut self.order) {

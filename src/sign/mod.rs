@@ -137,3 +137,7 @@ impl Default for SignOptions {
         SignOptions { verify: true }
     }
 }
+
+mod dispatch;
+
+pub use dispatch::{needs_whole_buffer, scan};
