@@ -122,7 +122,7 @@ pub enum Record {
     /// An unreadable file.
     Error(FileError),
     /// A code-signing signature (only when [`ScanOptions::signatures`] asks for them).
-    Signature(SignatureFinding),
+    Signature(Box<SignatureFinding>),
 }
 
 /// Totals of a finished scan.
@@ -487,12 +487,13 @@ impl Sink for FileSink<'_> {
         let digest: [u8; 32] = Sha256::digest(data).into();
         let location = self.location();
         for signature in signatures {
-            self.records.push(Record::Signature(SignatureFinding {
-                location: location.clone(),
-                target: Arc::clone(self.target),
-                digest,
-                signature,
-            }));
+            self.records
+                .push(Record::Signature(Box::new(SignatureFinding {
+                    location: location.clone(),
+                    target: Arc::clone(self.target),
+                    digest,
+                    signature,
+                })));
         }
     }
 

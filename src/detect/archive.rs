@@ -103,7 +103,7 @@ pub fn scan(
 
 /// Decompresses one member, refusing to produce more than the member limit or the file's remaining
 /// budget, whatever the header claims.
-fn read_member(
+pub(crate) fn read_member(
     compressed: &[u8],
     method: CompressionMethod,
     declared: u64,

@@ -8,7 +8,7 @@
 //! with a depth limit and a decompressed-size budget. Nothing in here does I/O.
 
 pub mod archive;
-mod ber;
+pub(crate) mod ber;
 pub mod der;
 pub mod jks;
 pub mod pem;

@@ -7,11 +7,11 @@
 
 pub mod cyclonedx;
 pub mod inspect;
-mod signatures;
 mod inspect_context;
 mod json;
 mod pem;
 pub mod sarif;
+mod signatures;
 mod table;
 
 use std::collections::HashMap;

@@ -221,7 +221,8 @@ impl Reporter for SignaturesJsonLines<'_> {
 pub struct SignaturesTable<'w> {
     out: Box<dyn Write + 'w>,
     wide: bool,
-    rows: Vec<Vec<String>>,
+    /// (path, index, cells): sorted by path, then signature order.
+    rows: Vec<(String, u32, Vec<String>)>,
     errors: Vec<Vec<String>>,
 }
 
@@ -285,7 +286,7 @@ impl Reporter for SignaturesTable<'_> {
         } else {
             row.extend([signer, timestamp, verified_cell(s.verified).to_string()]);
         }
-        self.rows.push(row);
+        self.rows.push((found.location.clone(), s.index, row));
         Ok(())
     }
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
@@ -307,8 +308,9 @@ impl Reporter for SignaturesTable<'_> {
         } else {
             &["PATH", "FORMAT", "SIGNER", "TIMESTAMP SIGNER", "VERIFIED"]
         };
-        self.rows.sort();
-        write_columns(&mut self.out, header, &self.rows)?;
+        self.rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        let rows: Vec<Vec<String>> = self.rows.drain(..).map(|(_, _, row)| row).collect();
+        write_columns(&mut self.out, header, &rows)?;
         if !self.errors.is_empty() {
             self.errors.sort();
             writeln!(self.out)?;

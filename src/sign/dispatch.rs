@@ -1,6 +1,6 @@
 //! Which signature parser a buffer goes to, judged by its first bytes.
 
-use super::{SignOptions, Signed};
+use super::{SignOptions, Signed, authenticode, jar, kmod};
 use crate::cert::CertCache;
 
 /// Whether a file that starts with `head` may carry a signature, so must be read whole: a PE/EFI
@@ -11,6 +11,13 @@ pub fn needs_whole_buffer(head: &[u8]) -> bool {
 
 /// The signatures in one whole file or archive member.
 pub fn scan(data: &[u8], cache: &CertCache, options: &SignOptions) -> Signed {
-    let _ = (data, cache, options);
-    Signed::NotSignable
+    if data.starts_with(b"MZ") {
+        authenticode::scan(data, cache, options)
+    } else if data.starts_with(b"\x7fELF") {
+        kmod::scan(data, cache, options)
+    } else if data.starts_with(b"PK\x03\x04") {
+        jar::scan(data, cache, options)
+    } else {
+        Signed::NotSignable
+    }
 }

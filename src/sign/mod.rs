@@ -6,6 +6,12 @@
 //! A parser answers [`Signed`]: not a format it signs, a signable file with no signature, or the
 //! signatures found — a malformed one among them with `verified: Some(false)` and the reason.
 
+pub mod authenticode;
+pub mod cms;
+pub mod jar;
+pub mod kmod;
+pub mod verify;
+
 use std::sync::Arc;
 
 use crate::cert::Certificate;
@@ -139,5 +145,6 @@ impl Default for SignOptions {
 }
 
 mod dispatch;
+pub mod manifest;
 
 pub use dispatch::{needs_whole_buffer, scan};
