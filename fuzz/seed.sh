@@ -10,6 +10,8 @@
 #   detector  all of the above
 #   policy    tests/policy_configs/*.yaml (Paranoia's examples, rootsift's extensions)
 #   ccadb     tests/fixtures/ccadb-removed-sample.csv (CCADB's removed-CA report shape)
+#   authenticode, kmod, jar   signed PE/EFI images, kernel modules, JARs (tests/fixtures/signed.sh)
+#   cms       the PKCS#7 blocks of those JARs
 #
 # plus a few slices per target: truncated copies (half, and a few bytes short) and windows around the
 # PEM headers and DER certificate headers found in large files. Inputs over 128 KiB are only added as
@@ -23,7 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 fixtures=${FIXTURES:-$root/target/fixtures/tree}
 corpus=${CORPUS:-$here/corpus}
-targets=(pem der pkcs7 pkcs12 jks archive detector policy ccadb)
+targets=(pem der pkcs7 pkcs12 jks archive detector policy ccadb authenticode kmod jar cms)
 max_seed=$((128 << 10))
 window=$((16 << 10))
 
@@ -147,6 +149,28 @@ done
 for f in "$root"/tests/policy_configs/*.yaml; do add policy "$f"; slices policy "$f"; done
 add ccadb "$root/tests/fixtures/ccadb-removed-sample.csv"
 slices ccadb "$root/tests/fixtures/ccadb-removed-sample.csv"
+
+# Signed code (tests/fixtures/signed.sh): PE/EFI images, kernel modules, JARs whole (a signature
+# parser needs the whole file), up to 1 MiB; their PKCS#7 blocks for cms.
+signed=${SIGNED_FIXTURES:-$root/target/fixtures/signed/tree}
+if [[ -d $signed ]]; then
+    while IFS= read -r -d '' f; do
+        (( $(stat -c %s -- "$f") <= 1 << 20 )) || continue
+        case $(hex_head "$f" 4) in
+            4d5a*) t=authenticode ;;
+            7f454c46) t=kmod ;;
+            504b0304) t=jar ;;
+            *) continue ;;
+        esac
+        cp -- "$f" "$corpus/$t/$(sha1sum < "$f" | cut -d' ' -f1)"
+        if [[ $t == jar ]] && unzip -Z1 "$f" 2> /dev/null | grep -qiE '^META-INF/[^/]+\.(RSA|DSA|EC)$'; then
+            unzip -p "$f" 'META-INF/*.RSA' 'META-INF/*.DSA' 'META-INF/*.EC' > "$tmp/block" 2> /dev/null || true
+            [[ -s $tmp/block ]] && add cms "$tmp/block"
+        fi
+    done < <(find "$signed" -type f -print0 | sort -z)
+else
+    echo "seed.sh: no signed-code fixtures in $signed (tests/fixtures/signed.sh makes them)" >&2
+fi
 
 status=0
 echo "seed.sh: $nfiles fixture files read from $fixtures"

@@ -43,7 +43,7 @@ fn known_good(target: &str) -> &'static [&'static str] {
         ],
         "jks" => &["opt/java/server.jks", "opt/java/truststore.jceks"],
         "archive" => &["opt/app.war", "opt/lib/certs.jar"],
-        "policy" | "ccadb" => &[],
+        "policy" | "ccadb" | "authenticode" | "kmod" | "jar" | "cms" => &[],
         "detector" => &[
             "etc/pki/fixtures/fullchain-rsa.pem",
             "root/.kube/config",
@@ -63,13 +63,76 @@ fn known_good(target: &str) -> &'static [&'static str] {
 /// Known-good inputs kept in the repository (not certificate fixtures): Paranoia's and rootsift's
 /// policies for `policy` (each must parse: at least one entry), the CCADB-shaped CSV for `ccadb`
 /// (it must be accepted).
-fn repository_inputs(target: &str) -> Vec<PathBuf> {
+fn repository_inputs(target: &str) -> Vec<(String, Vec<u8>)> {
     let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
-    match target {
+    let signed = common::fixtures_base().join("signed/tree");
+    let paths = match target {
         "policy" => files_in(&tests.join("policy_configs")),
         "ccadb" => vec![tests.join("fixtures/ccadb-removed-sample.csv")],
+        "authenticode" => [
+            "opt/signtest/pe/nested.efi",
+            "boot/efi/EFI/debian/fbx64.efi",
+            "opt/msvc/vcruntime140.dll",
+        ]
+        .iter()
+        .map(|f| signed.join(f))
+        .collect(),
+        "kmod" | "cms" => vec![first_module(&signed.join("lib/modules"))],
+        "jar" => [
+            "opt/signtest/jar/three-signers.jar",
+            "opt/signtest/jar/timestamped.jar",
+        ]
+        .iter()
+        .map(|f| signed.join(f))
+        .collect(),
         _ => Vec::new(),
+    };
+    paths
+        .into_iter()
+        .map(|path| {
+            let data = std::fs::read(&path).unwrap_or_else(|e| {
+                panic!(
+                    "reading {}: {e} (tests/fixtures/signed.sh makes the signed-code fixtures)",
+                    path.display()
+                )
+            });
+            let name = path.display().to_string();
+            if target == "cms" {
+                // The PKCS#7 SignedData appended to a signed kernel module.
+                let parts = rootsift::sign::kmod::split(&data)
+                    .and_then(Result::ok)
+                    .unwrap_or_else(|| panic!("{name} carries no module signature"));
+                (format!("{name} (its PKCS#7)"), parts.pkcs7.to_vec())
+            } else {
+                (name, data)
+            }
+        })
+        .collect()
+}
+
+/// The first signed kernel module (`*.ko`) under `dir`, in name order.
+fn first_module(dir: &Path) -> PathBuf {
+    let mut stack = vec![dir.to_path_buf()];
+    let mut found = Vec::new();
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "ko")
+                && !path.to_string_lossy().contains("unsigned")
+            {
+                found.push(path);
+            }
+        }
     }
+    found.sort();
+    found.into_iter().next().unwrap_or_else(|| {
+        panic!(
+            "no kernel module under {}: run tests/fixtures/signed.sh",
+            dir.display()
+        )
+    })
 }
 
 /// How many certificates `expected.tsv` lists for the fixture at `relative` (members included).
@@ -170,10 +233,7 @@ fn replay(target: &str) {
         }
     }
 
-    for path in repository_inputs(target) {
-        let data =
-            std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-        let name = path.display().to_string();
+    for (name, data) in repository_inputs(target) {
         if let Some(counts) = run(f, &name, &data, &mut failures)
             && counts.certificates == 0
         {
@@ -277,12 +337,44 @@ fn ccadb() {
 }
 
 #[test]
+fn authenticode() {
+    replay("authenticode");
+}
+
+#[test]
+fn kmod() {
+    replay("kmod");
+}
+
+#[test]
+fn jar() {
+    replay("jar");
+}
+
+#[test]
+fn cms() {
+    replay("cms");
+}
+
+#[test]
 fn every_target_is_replayed() {
     let names: Vec<&str> = fuzz_targets::TARGETS.iter().map(|(n, _)| *n).collect();
     assert_eq!(
         names,
         [
-            "pem", "der", "pkcs7", "pkcs12", "jks", "archive", "detector", "policy", "ccadb"
+            "pem",
+            "der",
+            "pkcs7",
+            "pkcs12",
+            "jks",
+            "archive",
+            "detector",
+            "policy",
+            "ccadb",
+            "authenticode",
+            "kmod",
+            "jar",
+            "cms"
         ]
     );
     let targets = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/fuzz_targets");

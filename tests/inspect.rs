@@ -84,23 +84,6 @@ fn run_openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// Seconds since the Unix epoch of openssl's `-dateopt iso_8601` form, `2025-05-12 23:59:00Z`.
-fn iso_seconds(text: &str) -> i64 {
-    let number = |range: std::ops::Range<usize>| -> i64 {
-        text.get(range)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("odd openssl date {text:?}"))
-    };
-    let (year, month, day) = (number(0..4), number(5..7), number(8..10));
-    // Days from civil (Howard Hinnant), independent of rootsift's own date code.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    days * 86_400 + number(11..13) * 3600 + number(14..16) * 60 + number(17..19)
-}
-
 #[test]
 fn debian_roots_expiry_against_a_fixed_clock_matches_openssl() {
     let mozilla = fixtures().join("tree/usr/share/ca-certificates/mozilla");

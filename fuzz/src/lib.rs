@@ -23,6 +23,7 @@ use rootsift::analyze::mozilla::MozillaData;
 use rootsift::analyze::policy::Policy;
 use rootsift::cert::{CertCache, Certificate, der_object_len};
 use rootsift::detect::{self, Budget, DEFAULT_PKCS12_PASSWORDS, Detector, Limits, Parser, Sink};
+use rootsift::sign::{self, SignOptions, Signed};
 
 /// What a target's scan reported (so replays can also check that good inputs find something).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -49,6 +50,10 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("detector", detector),
     ("policy", policy),
     ("ccadb", ccadb),
+    ("authenticode", authenticode),
+    ("kmod", kmod),
+    ("jar", jar),
+    ("cms", cms),
 ];
 
 /// Limits small enough that legitimate large inflations do not slow the fuzzer down.
@@ -404,5 +409,76 @@ pub fn ccadb(data: &[u8]) -> Counts {
             );
             Counts::default()
         }
+    }
+}
+
+/// Runs a signature parser with verification on and checks what every parser promises: a
+/// signature that failed says why, indices are distinct, and the same input gives the same answer
+/// twice. Counts the signatures as `certificates`.
+fn signatures(data: &[u8], scan: fn(&[u8], &CertCache, &SignOptions) -> Signed) -> Counts {
+    let cache = CertCache::new();
+    let options = SignOptions::default();
+    let first = scan(data, &cache, &options);
+    assert_eq!(
+        first,
+        scan(data, &cache, &options),
+        "a second parse differs"
+    );
+    let Signed::Signatures(found) = first else {
+        return Counts::default();
+    };
+    let mut indices = HashSet::new();
+    for s in &found {
+        assert!(
+            indices.insert(s.index),
+            "signature index {} given twice",
+            s.index
+        );
+        if s.verified == Some(false) {
+            assert!(
+                s.verify_error
+                    .as_deref()
+                    .is_some_and(|e| !e.trim().is_empty()),
+                "signature {} failed without saying why",
+                s.index
+            );
+        }
+    }
+    Counts {
+        certificates: found.len(),
+        ..Counts::default()
+    }
+}
+
+/// Authenticode signatures of a PE/EFI image.
+pub fn authenticode(data: &[u8]) -> Counts {
+    signatures(data, sign::authenticode::scan)
+}
+
+/// A kernel module's appended signature.
+pub fn kmod(data: &[u8]) -> Counts {
+    signatures(data, sign::kmod::scan)
+}
+
+/// JAR signers (zip, manifest, signature files, blocks).
+pub fn jar(data: &[u8]) -> Counts {
+    signatures(data, sign::jar::scan)
+}
+
+/// A CMS/PKCS#7 SignedData on its own: parsing never panics, and what parses names each signer.
+pub fn cms(data: &[u8]) -> Counts {
+    let Ok(signed) = sign::cms::parse_content_info(data) else {
+        return Counts::default();
+    };
+    let cache = CertCache::new();
+    for si in &signed.signer_infos {
+        let _ = sign::cms::signer(&si.sid, &signed.certificates, &cache);
+        if let Some(attrs) = &si.unsigned_attrs {
+            let _ = sign::cms::first_timestamp(attrs, &signed, &cache);
+        }
+    }
+    Counts {
+        certificates: signed.signer_infos.len(),
+        ..Counts::default()
     }
 }

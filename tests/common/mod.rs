@@ -459,3 +459,21 @@ pub fn openssl_subject_rfc2253(path: &Path) -> String {
     ]);
     out.trim().trim_start_matches("subject=").to_string()
 }
+
+/// Seconds since the Unix epoch of an ISO 8601 UTC time as openssl's `-dateopt iso_8601`
+/// (`2025-05-12 23:59:00Z`) or RFC 3339 (`2025-05-12T23:59:00Z`) writes it.
+pub fn iso_seconds(text: &str) -> i64 {
+    let number = |range: std::ops::Range<usize>| -> i64 {
+        text.get(range)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("odd openssl date {text:?}"))
+    };
+    let (year, month, day) = (number(0..4), number(5..7), number(8..10));
+    // Days from civil (Howard Hinnant), independent of rootsift's own date code.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    days * 86_400 + number(11..13) * 3600 + number(14..16) * 60 + number(17..19)
+}
