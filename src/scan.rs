@@ -110,6 +110,8 @@ pub struct SignatureFinding {
     pub digest: [u8; 32],
     /// The signature.
     pub signature: Signature,
+    /// Whether the signer chains to `--trust-roots` (`None` when no roots were given).
+    pub trusted: Option<bool>,
 }
 
 /// One result of a scan, in the order the scan produced it.
@@ -493,6 +495,7 @@ impl Sink for FileSink<'_> {
                     target: Arc::clone(self.target),
                     digest,
                     signature,
+                    trusted: None,
                 })));
         }
     }

@@ -378,3 +378,53 @@ fn digests_unsigned_files_and_no_verify() {
         "--no-verify still verified something"
     );
 }
+
+#[test]
+fn trust_roots_match_osslsigncode_chain_checks() {
+    // osslsigncode verify -CAfile ANCHOR: "ok" when the digest, the signature and the chain to the
+    // anchor all hold; rootsift's `verified` and `trusted` together must say the same.
+    let expected_dir = signed_fixtures().join("expected");
+    let rows: Vec<_> = expected("trusted.tsv")
+        .into_iter()
+        .filter(|r| r["tool"] == "osslsigncode")
+        .collect();
+    assert!(rows.len() >= 10, "only {} chain checks", rows.len());
+    let anchors: BTreeSet<String> = rows.iter().map(|r| r["anchor"].clone()).collect();
+    let mut differences = Vec::new();
+    for anchor in &anchors {
+        let file = match anchor.as_str() {
+            "debian-ca" => expected_dir.join("debian-ca.der"),
+            other => expected_dir.join("anchors").join(format!("{other}.der")),
+        };
+        let doc = sigscan(&["--trust-roots", file.to_str().expect("UTF-8 path")]);
+        let found = by_key(&doc);
+        assert!(
+            found.values().all(|s| s["trusted"].is_boolean()),
+            "every signature gets `trusted`"
+        );
+        for row in rows.iter().filter(|r| &r["anchor"] == anchor) {
+            let key = (
+                row["location"].clone(),
+                "authenticode".to_string(),
+                row["index"].parse().expect("index"),
+            );
+            let Some(sig) = found.get(&key) else {
+                differences.push(format!("{key:?}: not reported"));
+                continue;
+            };
+            let ok = sig["verified"] == true && sig["trusted"] == true;
+            if ok != (row["result"] == "ok") {
+                differences.push(format!(
+                    "{key:?} with {anchor}: osslsigncode says {}, rootsift verified {} trusted {}",
+                    row["result"], sig["verified"], sig["trusted"]
+                ));
+            }
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} differences:\n  {}",
+        differences.len(),
+        differences.join("\n  ")
+    );
+}

@@ -7,11 +7,15 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use rootsift::report::{Reporter, SignaturesJson, SignaturesJsonLines, SignaturesTable};
 use rootsift::scan::{Progress, Record, scan};
-use rootsift::sign::SignOptions;
+use std::sync::Arc;
+
+use rootsift::cert::{CertCache, Certificate};
+use rootsift::detect::{Detector, Limits, Parser, Sink};
+use rootsift::sign::{SignOptions, trust};
 
 use super::progress::ProgressLine;
 use super::scan::{SourceArgs, written};
-use super::{EXIT_ERROR, EXIT_OK};
+use super::{EXIT_ERROR, EXIT_OK, error_line};
 
 #[derive(Debug, Subcommand)]
 pub enum SigscanCommand {
@@ -39,10 +43,52 @@ pub struct FsArgs {
     /// Parse signatures without checking digests and signatures (`verified` is then null).
     #[arg(long)]
     no_verify: bool,
+
+    /// Certificates to trust (PEM, DER, PKCS#7, …): each signature gets `trusted`, whether its
+    /// signer chains to one of them.
+    #[arg(long, value_name = "FILE")]
+    trust_roots: Option<std::path::PathBuf>,
+}
+
+/// Every certificate in the file at `path`, read by the certificate detectors.
+fn load_roots(path: &std::path::Path) -> Result<Vec<Arc<Certificate>>, String> {
+    struct Collect(Vec<Arc<Certificate>>);
+    impl Sink for Collect {
+        fn certificate(&mut self, cert: Arc<Certificate>, _: u64, _: Parser) {
+            self.0.push(cert);
+        }
+        fn partial(&mut self, _: u64, _: Parser, _: String) {}
+        fn enter(&mut self, _: &str) {}
+        fn leave(&mut self) {}
+    }
+    let data = std::fs::read(path).map_err(|e| format!("--trust-roots {}: {e}", path.display()))?;
+    let cache = CertCache::new();
+    let limits = Limits::default();
+    let detector = Detector {
+        cache: &cache,
+        limits: &limits,
+        passwords: &[],
+    };
+    let mut roots = Collect(Vec::new());
+    detector.scan(&data, &mut roots);
+    if roots.0.is_empty() {
+        return Err(format!(
+            "--trust-roots {}: no certificate in it",
+            path.display()
+        ));
+    }
+    Ok(roots.0)
 }
 
 pub fn run(command: SigscanCommand) -> i32 {
     let SigscanCommand::Fs(args) = command;
+    let roots = match args.trust_roots.as_deref().map(load_roots).transpose() {
+        Ok(roots) => roots,
+        Err(e) => {
+            error_line(e);
+            return EXIT_ERROR;
+        }
+    };
     let Some((targets, mut options)) = args.source.resolve() else {
         return EXIT_ERROR;
     };
@@ -70,9 +116,14 @@ pub fn run(command: SigscanCommand) -> i32 {
         if failure.is_some() {
             return;
         }
-        let result = match &record {
-            Record::Signature(s) => reporter.signature(s),
-            Record::Error(e) => reporter.error(e),
+        let result = match record {
+            Record::Signature(mut s) => {
+                if let Some(roots) = &roots {
+                    s.trusted = Some(trust::is_trusted(&s.signature, roots));
+                }
+                reporter.signature(&s)
+            }
+            Record::Error(e) => reporter.error(&e),
             Record::Certificate(_) | Record::Partial(_) => Ok(()),
         };
         failure = result.err();

@@ -43,6 +43,8 @@ struct SignatureJson<'a> {
     certificates: Vec<String>,
     verified: Option<bool>,
     verify_error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trusted: Option<bool>,
     target: &'a str,
 }
 
@@ -77,6 +79,7 @@ impl<'a> SignatureJson<'a> {
             certificates: s.certificates.iter().map(|c| c.sha256_hex()).collect(),
             verified: s.verified,
             verify_error: s.verify_error.as_deref(),
+            trusted: found.trusted,
             target: &found.target,
         }
     }

@@ -146,5 +146,6 @@ impl Default for SignOptions {
 
 mod dispatch;
 pub mod manifest;
+pub mod trust;
 
 pub use dispatch::{needs_whole_buffer, scan};
