@@ -7,16 +7,21 @@
 //! returns. A fault anywhere else restores the previous disposition and returns, so the fault
 //! repeats and behaves exactly as it would have without us.
 
-use std::cell::Cell;
 use std::mem::MaybeUninit;
 use std::sync::Once;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, compiler_fence};
 
+// The handler runs on the faulting thread, between two instructions of `f`: to the compiler it
+// is invisible, so plain `Cell`s could be read before `f` runs or written after it (release
+// builds did fold the FAULTED read to `false`). Atomics plus compiler fences around `f` keep
+// every access where the code puts it.
 thread_local! {
-    /// The mapping this thread is scanning, as (start address, length); (0, 0) when none.
-    static ACTIVE: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+    /// Start address of the mapping this thread is scanning.
+    static ACTIVE_START: AtomicUsize = const { AtomicUsize::new(0) };
+    /// Its length; 0 when none is active.
+    static ACTIVE_LEN: AtomicUsize = const { AtomicUsize::new(0) };
     /// Whether a fault was absorbed inside the active mapping.
-    static FAULTED: Cell<bool> = const { Cell::new(false) };
+    static FAULTED: AtomicBool = const { AtomicBool::new(false) };
 }
 
 static INSTALL: Once = Once::new();
@@ -27,11 +32,14 @@ static mut PREVIOUS: MaybeUninit<libc::sigaction> = MaybeUninit::uninit();
 /// faulted (the file shrank) and read as zeros.
 pub fn guard(map: &[u8], f: impl FnOnce()) -> bool {
     INSTALL.call_once(install);
-    ACTIVE.with(|a| a.set((map.as_ptr() as usize, map.len())));
-    FAULTED.with(|x| x.set(false));
+    ACTIVE_START.with(|a| a.store(map.as_ptr() as usize, Ordering::Relaxed));
+    ACTIVE_LEN.with(|a| a.store(map.len(), Ordering::Relaxed));
+    FAULTED.with(|x| x.store(false, Ordering::Relaxed));
+    compiler_fence(Ordering::SeqCst);
     f();
-    ACTIVE.with(|a| a.set((0, 0)));
-    FAULTED.with(|x| x.replace(false))
+    compiler_fence(Ordering::SeqCst);
+    ACTIVE_LEN.with(|a| a.store(0, Ordering::Relaxed));
+    FAULTED.with(|x| x.swap(false, Ordering::Relaxed))
 }
 
 fn install() {
@@ -54,10 +62,11 @@ fn install() {
 
 extern "C" fn handler(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers. Everything below is
-    // async-signal-safe: const-initialised thread-locals without destructors, and raw syscalls.
+    // async-signal-safe: const-initialised atomic thread-locals without destructors, and raw syscalls.
     unsafe {
         let addr = (*info).si_addr() as usize;
-        let (start, len) = ACTIVE.with(|a| a.get());
+        let start = ACTIVE_START.with(|a| a.load(Ordering::Relaxed));
+        let len = ACTIVE_LEN.with(|a| a.load(Ordering::Relaxed));
         if len != 0 && addr >= start && addr < start + len {
             let page = PAGE_SIZE.load(Ordering::Relaxed);
             let base = addr & !(page - 1);
@@ -70,7 +79,7 @@ extern "C" fn handler(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut 
                 0,
             );
             if zero != libc::MAP_FAILED {
-                FAULTED.with(|x| x.set(true));
+                FAULTED.with(|x| x.store(true, Ordering::Relaxed));
                 return;
             }
         }
