@@ -183,22 +183,7 @@ fn rfc3339_via_date(at: &str) -> String {
 
 #[test]
 fn roots_removed_by_mozilla_are_those_newer_certifi_dropped() {
-    let dir = fixtures_base().join("mozilla");
-    let old = dir.join("old-cacert.pem");
-    assert!(
-        old.is_file(),
-        "{} is missing: run `bash tests/fixtures/mozilla.sh`",
-        old.display()
-    );
-    let read_set = |name: &str| -> BTreeSet<String> {
-        read_tsv(&dir.join(name))
-            .into_iter()
-            .map(|row| row[0].to_ascii_lowercase())
-            .collect()
-    };
-    let removed = read_set("expected-removed.tsv");
-    let kept = read_set("expected-included.tsv");
-    assert!(!removed.is_empty() && !kept.is_empty());
+    let (old, removed, kept) = certifi_history();
 
     let doc = inspect_json(&[old.as_os_str()], 0);
     let kinds = issue_kinds(&doc);

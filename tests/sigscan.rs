@@ -42,8 +42,44 @@ fn sigscan(extra: &[&str]) -> Value {
     serde_json::from_slice(&run.stdout).expect("sigscan prints one JSON document")
 }
 
+/// A signature's identity: (path, format, index).
+type Key = (String, String, u64);
+
+/// The key of an expected row (`index` 0 when the format has one signature per file).
+fn key(row: &BTreeMap<String, String>, format: &str) -> Key {
+    let index = row.get("index").map_or(0, |i| i.parse().expect("index"));
+    (row["location"].clone(), format.to_string(), index)
+}
+
+/// Each row with the signature found for it; a row with none is a difference.
+fn matched<'r, 'd>(
+    found: &BTreeMap<Key, &'d Value>,
+    rows: impl IntoIterator<Item = &'r BTreeMap<String, String>>,
+    format: &str,
+    differences: &mut Vec<String>,
+) -> Vec<(&'r BTreeMap<String, String>, &'d Value)> {
+    let mut pairs = Vec::new();
+    for row in rows {
+        let key = key(row, format);
+        match found.get(&key) {
+            Some(sig) => pairs.push((row, *sig)),
+            None => differences.push(format!("{key:?}: not reported")),
+        }
+    }
+    pairs
+}
+
+fn assert_no_differences(differences: &[String]) {
+    assert!(
+        differences.is_empty(),
+        "{} differences:\n  {}",
+        differences.len(),
+        differences.join("\n  ")
+    );
+}
+
 /// (path, format, index) → the signature object.
-fn by_key(doc: &Value) -> BTreeMap<(String, String, u64), &Value> {
+fn by_key(doc: &Value) -> BTreeMap<Key, &Value> {
     let signatures = doc["filesystem"]["signatures"]
         .as_array()
         .expect("filesystem.signatures");
@@ -169,16 +205,7 @@ fn authenticode_matches_osslsigncode_and_sbverify() {
         rows.len()
     );
     let mut differences = Vec::new();
-    for row in &rows {
-        let key = (
-            row["location"].clone(),
-            "authenticode".to_string(),
-            row["index"].parse().expect("index"),
-        );
-        let Some(sig) = found.get(&key) else {
-            differences.push(format!("{key:?}: not reported"));
-            continue;
-        };
+    for (row, sig) in matched(&found, &rows, "authenticode", &mut differences) {
         compare(
             row,
             sig,
@@ -205,27 +232,13 @@ fn authenticode_matches_osslsigncode_and_sbverify() {
         .filter(|k| k.1 == "authenticode")
         .cloned()
         .collect();
-    let wanted: BTreeSet<_> = rows
-        .iter()
-        .map(|r| {
-            (
-                r["location"].clone(),
-                "authenticode".to_string(),
-                r["index"].parse::<u64>().unwrap(),
-            )
-        })
-        .collect();
+    let wanted: BTreeSet<_> = rows.iter().map(|r| key(r, "authenticode")).collect();
     for extra in reported.difference(&wanted) {
         differences.push(format!(
             "{extra:?}: reported, but the reference tools list no such signature"
         ));
     }
-    assert!(
-        differences.is_empty(),
-        "{} differences:\n  {}",
-        differences.len(),
-        differences.join("\n  ")
-    );
+    assert_no_differences(&differences);
     // The tampered image is caught by its digest.
     let tampered = &found[&(
         "/opt/signtest/pe/tampered.efi".to_string(),
@@ -245,16 +258,7 @@ fn jar_signers_match_jarsigner() {
     let rows = expected("jar.tsv");
     assert!(rows.len() >= 8, "only {} expected JAR signers", rows.len());
     let mut differences = Vec::new();
-    for row in &rows {
-        let key = (
-            row["location"].clone(),
-            "jar".to_string(),
-            row["index"].parse().expect("index"),
-        );
-        let Some(sig) = found.get(&key) else {
-            differences.push(format!("{key:?}: not reported"));
-            continue;
-        };
+    for (row, sig) in matched(&found, &rows, "jar", &mut differences) {
         compare(
             row,
             sig,
@@ -274,7 +278,8 @@ fn jar_signers_match_jarsigner() {
         let timestamped = sig["timestampKind"].is_string();
         if timestamped != (row["timestamp"] == "yes") {
             differences.push(format!(
-                "{key:?}: timestamp {timestamped}, jarsigner says {}",
+                "{:?}: timestamp {timestamped}, jarsigner says {}",
+                key(row, "jar"),
                 row["timestamp"]
             ));
         }
@@ -286,12 +291,7 @@ fn jar_signers_match_jarsigner() {
             rows.len()
         ));
     }
-    assert!(
-        differences.is_empty(),
-        "{} differences:\n  {}",
-        differences.len(),
-        differences.join("\n  ")
-    );
+    assert_no_differences(&differences);
 }
 
 #[test]
@@ -301,12 +301,8 @@ fn kernel_modules_match_modinfo() {
     let rows = expected("kmod.tsv");
     assert!(!rows.is_empty());
     let mut differences = Vec::new();
-    for row in rows.iter().filter(|r| r["compression"] == "none") {
-        let key = (row["location"].clone(), "kernel-module".to_string(), 0);
-        let Some(sig) = found.get(&key) else {
-            differences.push(format!("{key:?}: not reported"));
-            continue;
-        };
+    let unpacked = rows.iter().filter(|r| r["compression"] == "none");
+    for (row, sig) in matched(&found, unpacked, "kernel-module", &mut differences) {
         compare(
             row,
             sig,
@@ -320,12 +316,7 @@ fn kernel_modules_match_modinfo() {
             &mut differences,
         );
     }
-    assert!(
-        differences.is_empty(),
-        "{} differences:\n  {}",
-        differences.len(),
-        differences.join("\n  ")
-    );
+    assert_no_differences(&differences);
 }
 
 #[test]
@@ -402,29 +393,19 @@ fn trust_roots_match_osslsigncode_chain_checks() {
             found.values().all(|s| s["trusted"].is_boolean()),
             "every signature gets `trusted`"
         );
-        for row in rows.iter().filter(|r| &r["anchor"] == anchor) {
-            let key = (
-                row["location"].clone(),
-                "authenticode".to_string(),
-                row["index"].parse().expect("index"),
-            );
-            let Some(sig) = found.get(&key) else {
-                differences.push(format!("{key:?}: not reported"));
-                continue;
-            };
+        let checks = rows.iter().filter(|r| &r["anchor"] == anchor);
+        for (row, sig) in matched(&found, checks, "authenticode", &mut differences) {
             let ok = sig["verified"] == true && sig["trusted"] == true;
             if ok != (row["result"] == "ok") {
                 differences.push(format!(
-                    "{key:?} with {anchor}: osslsigncode says {}, rootsift verified {} trusted {}",
-                    row["result"], sig["verified"], sig["trusted"]
+                    "{:?} with {anchor}: osslsigncode says {}, rootsift verified {} trusted {}",
+                    key(row, "authenticode"),
+                    row["result"],
+                    sig["verified"],
+                    sig["trusted"]
                 ));
             }
         }
     }
-    assert!(
-        differences.is_empty(),
-        "{} differences:\n  {}",
-        differences.len(),
-        differences.join("\n  ")
-    );
+    assert_no_differences(&differences);
 }

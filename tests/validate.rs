@@ -178,20 +178,7 @@ require:
 
 #[test]
 fn mozilla_extensions_match_certifis_history() {
-    let dir = fixtures_base().join("mozilla");
-    let old = dir.join("old-cacert.pem");
-    assert!(
-        old.is_file(),
-        "{} is missing: run `bash tests/fixtures/mozilla.sh`",
-        old.display()
-    );
-    let read_set = |name: &str| -> BTreeSet<String> {
-        read_tsv(&dir.join(name))
-            .into_iter()
-            .map(|row| row[0].to_ascii_lowercase())
-            .collect()
-    };
-    let removed = read_set("expected-removed.tsv");
+    let (old, removed, _) = certifi_history();
     // "Allow everything Mozilla currently includes; forbid what Mozilla removed."
     let policy = "version: \"1\"
 allow:

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::InspectContext;
 use super::json::{CertificateJson, ErrorJson, PartialJson, SummaryJson};
-use super::table::write_columns;
+use super::table::{write_errors, write_partials};
 use crate::analyze::{Issue, Judged, Level};
 use crate::cert::rfc3339;
 use crate::scan::{FileError, Partial, Summary};
@@ -167,30 +167,11 @@ pub fn write_table(out: &mut dyn Write, inspection: &Inspection<'_>) -> io::Resu
         writeln!(out)?;
     }
     if !inspection.partials.is_empty() {
-        let mut rows: Vec<Vec<String>> = inspection
-            .partials
-            .iter()
-            .map(|p| {
-                vec![
-                    p.location.clone(),
-                    p.parser.to_string(),
-                    p.offset.to_string(),
-                    p.reason.clone(),
-                ]
-            })
-            .collect();
-        rows.sort();
-        write_columns(out, &["PARTIAL", "PARSER", "OFFSET", "REASON"], &rows)?;
+        write_partials(out, inspection.partials)?;
         writeln!(out)?;
     }
     if !inspection.errors.is_empty() {
-        let mut rows: Vec<Vec<String>> = inspection
-            .errors
-            .iter()
-            .map(|e| vec![e.location.clone(), e.error.clone()])
-            .collect();
-        rows.sort();
-        write_columns(out, &["ERROR", "MESSAGE"], &rows)?;
+        write_errors(out, inspection.errors)?;
         writeln!(out)?;
     }
     let (errors, warnings) = inspection.counts();

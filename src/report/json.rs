@@ -149,7 +149,7 @@ impl From<&Summary> for SummaryJson {
     }
 }
 
-fn to_io(e: serde_json::Error) -> io::Error {
+pub(crate) fn to_io(e: serde_json::Error) -> io::Error {
     io::Error::other(e)
 }
 
@@ -229,9 +229,15 @@ impl<'w> JsonLines<'w> {
         JsonLines { out }
     }
 
-    fn line<T: Serialize>(&mut self, kind: &'static str, body: T) -> io::Result<()> {
+    /// Writes one object of type `kind`.
+    pub(crate) fn line<T: Serialize>(&mut self, kind: &'static str, body: T) -> io::Result<()> {
         serde_json::to_writer(&mut self.out, &Tagged { kind, body }).map_err(to_io)?;
         self.out.write_all(b"\n")
+    }
+
+    /// Flushes what was written.
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 }
 

@@ -11,8 +11,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Reporter;
-use super::json::ErrorJson;
-use super::table::write_columns;
+use super::json::{ErrorJson, JsonLines, to_io};
+use super::table::{write_columns, write_errors};
 use crate::cert::rfc3339;
 use crate::scan::{FileError, Finding, Partial, SignatureFinding, Summary};
 use crate::sign::Signer;
@@ -115,10 +115,6 @@ impl From<&Summary> for SummaryJson {
     }
 }
 
-fn to_io(e: serde_json::Error) -> io::Error {
-    io::Error::other(e)
-}
-
 /// SigScan's JSON document, signatures streamed.
 pub struct SignaturesJson<'w> {
     out: Box<dyn Write + 'w>,
@@ -175,28 +171,14 @@ impl Reporter for SignaturesJson<'_> {
     }
 }
 
-#[derive(Serialize)]
-struct Tagged<T: Serialize> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(flatten)]
-    body: T,
-}
-
-/// One JSON object per line: `signature`, `error`, then `summary`.
-pub struct SignaturesJsonLines<'w> {
-    out: Box<dyn Write + 'w>,
-}
+/// One JSON object per line: `signature`, `error`, then `summary` (the `jsonl` of `scan`, with
+/// signature records).
+pub struct SignaturesJsonLines<'w>(JsonLines<'w>);
 
 impl<'w> SignaturesJsonLines<'w> {
     /// Writes to `out`.
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        SignaturesJsonLines { out }
-    }
-
-    fn line<T: Serialize>(&mut self, kind: &'static str, body: T) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, &Tagged { kind, body }).map_err(to_io)?;
-        self.out.write_all(b"\n")
+        SignaturesJsonLines(JsonLines::new(out))
     }
 }
 
@@ -208,14 +190,14 @@ impl Reporter for SignaturesJsonLines<'_> {
         Ok(())
     }
     fn error(&mut self, error: &FileError) -> io::Result<()> {
-        self.line("error", ErrorJson::from(error))
+        self.0.line("error", ErrorJson::from(error))
     }
     fn signature(&mut self, found: &SignatureFinding) -> io::Result<()> {
-        self.line("signature", SignatureJson::new(found))
+        self.0.line("signature", SignatureJson::new(found))
     }
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        self.line("summary", SummaryJson::from(summary))?;
-        self.out.flush()
+        self.0.line("summary", SummaryJson::from(summary))?;
+        self.0.flush()
     }
 }
 
@@ -226,7 +208,7 @@ pub struct SignaturesTable<'w> {
     wide: bool,
     /// (path, index, cells): sorted by path, then signature order.
     rows: Vec<(String, u32, Vec<String>)>,
-    errors: Vec<Vec<String>>,
+    errors: Vec<FileError>,
 }
 
 impl<'w> SignaturesTable<'w> {
@@ -257,8 +239,7 @@ impl Reporter for SignaturesTable<'_> {
         Ok(())
     }
     fn error(&mut self, error: &FileError) -> io::Result<()> {
-        self.errors
-            .push(vec![error.location.clone(), error.error.clone()]);
+        self.errors.push(error.clone());
         Ok(())
     }
     fn signature(&mut self, found: &SignatureFinding) -> io::Result<()> {
@@ -315,9 +296,8 @@ impl Reporter for SignaturesTable<'_> {
         let rows: Vec<Vec<String>> = self.rows.drain(..).map(|(_, _, row)| row).collect();
         write_columns(&mut self.out, header, &rows)?;
         if !self.errors.is_empty() {
-            self.errors.sort();
             writeln!(self.out)?;
-            write_columns(&mut self.out, &["ERROR", "MESSAGE"], &self.errors)?;
+            write_errors(&mut self.out, &self.errors)?;
         }
         writeln!(
             self.out,

@@ -12,8 +12,8 @@ pub struct Table<'w> {
     out: Box<dyn Write + 'w>,
     wide: bool,
     certificates: Vec<Vec<String>>,
-    partials: Vec<Vec<String>>,
-    errors: Vec<Vec<String>>,
+    partials: Vec<Partial>,
+    errors: Vec<FileError>,
 }
 
 impl<'w> Table<'w> {
@@ -55,16 +55,11 @@ impl Reporter for Table<'_> {
         Ok(())
     }
     fn partial(&mut self, p: &Partial) -> io::Result<()> {
-        self.partials.push(vec![
-            p.location.clone(),
-            p.parser.to_string(),
-            p.offset.to_string(),
-            p.reason.clone(),
-        ]);
+        self.partials.push(p.clone());
         Ok(())
     }
     fn error(&mut self, e: &FileError) -> io::Result<()> {
-        self.errors.push(vec![e.location.clone(), e.error.clone()]);
+        self.errors.push(e.clone());
         Ok(())
     }
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
@@ -88,18 +83,12 @@ impl Reporter for Table<'_> {
         self.certificates.sort();
         write_columns(&mut self.out, header, &self.certificates)?;
         if !self.partials.is_empty() {
-            self.partials.sort();
             writeln!(self.out)?;
-            write_columns(
-                &mut self.out,
-                &["PARTIAL", "PARSER", "OFFSET", "REASON"],
-                &self.partials,
-            )?;
+            write_partials(&mut self.out, &self.partials)?;
         }
         if !self.errors.is_empty() {
-            self.errors.sort();
             writeln!(self.out)?;
-            write_columns(&mut self.out, &["ERROR", "MESSAGE"], &self.errors)?;
+            write_errors(&mut self.out, &self.errors)?;
         }
         writeln!(
             self.out,
@@ -121,6 +110,33 @@ impl Reporter for Table<'_> {
         }
         self.out.flush()
     }
+}
+
+/// The partials as a table sorted by location.
+pub(crate) fn write_partials(out: &mut dyn Write, partials: &[Partial]) -> io::Result<()> {
+    let mut rows: Vec<Vec<String>> = partials
+        .iter()
+        .map(|p| {
+            vec![
+                p.location.clone(),
+                p.parser.to_string(),
+                p.offset.to_string(),
+                p.reason.clone(),
+            ]
+        })
+        .collect();
+    rows.sort();
+    write_columns(out, &["PARTIAL", "PARSER", "OFFSET", "REASON"], &rows)
+}
+
+/// The unreadable files as a table sorted by location.
+pub(crate) fn write_errors(out: &mut dyn Write, errors: &[FileError]) -> io::Result<()> {
+    let mut rows: Vec<Vec<String>> = errors
+        .iter()
+        .map(|e| vec![e.location.clone(), e.error.clone()])
+        .collect();
+    rows.sort();
+    write_columns(out, &["ERROR", "MESSAGE"], &rows)
 }
 
 pub(crate) fn write_columns(

@@ -48,7 +48,7 @@
 
 use super::cms::{self, Attributes, SignedData};
 use super::verify::{self, ContentDigest, DigestAlgorithm};
-use super::{SignOptions, Signature, SignatureFormat, Signed, Signer};
+use super::{SignOptions, Signature, SignatureFormat, Signed};
 use crate::cert::CertCache;
 use crate::detect::ber::{Reader, tag};
 
@@ -359,7 +359,8 @@ impl Context<'_, '_> {
     }
 
     fn malformed(&mut self, reason: String) {
-        let sig = bare(self.next_index(), false, reason);
+        let sig =
+            Signature::blank(SignatureFormat::Authenticode, self.next_index(), false).fail(reason);
         self.signatures.push(sig);
     }
 
@@ -386,7 +387,8 @@ impl Context<'_, '_> {
             Ok(sd) => sd,
             Err(e) => {
                 let what = if nested { "nested " } else { "" };
-                let sig = bare(index, nested, format!("the {what}PKCS#7 SignedData: {e}"));
+                let sig = Signature::blank(SignatureFormat::Authenticode, index, nested)
+                    .fail(format!("the {what}PKCS#7 SignedData: {e}"));
                 self.signatures.push(sig);
                 return;
             }
@@ -404,39 +406,29 @@ impl Context<'_, '_> {
         index: u32,
         nested: bool,
     ) -> (Signature, Vec<&'s [u8]>) {
-        let mut sig = bare(index, nested, String::new());
-        sig.verify_error = None;
-        sig.verified = None;
+        let mut sig = Signature::blank(SignatureFormat::Authenticode, index, nested);
         sig.certificates = cms::parse_certificates(&sd.certificates, self.cache);
-        let fail = |mut sig: Signature, e: String| {
-            sig.verified = Some(false);
-            sig.verify_error = Some(e);
-            sig
-        };
 
         if sd.content_type != cms::oid::SPC_INDIRECT_DATA {
             let e = format!(
                 "the signed content is {}, not SpcIndirectDataContent",
                 crate::detect::ber::oid_string(sd.content_type)
             );
-            return (fail(sig, e), Vec::new());
+            return (sig.fail(e), Vec::new());
         }
         let Some(content) = &sd.content else {
             return (
-                fail(sig, "the SpcIndirectDataContent is missing".into()),
+                sig.fail("the SpcIndirectDataContent is missing"),
                 Vec::new(),
             );
         };
         let (image_alg_oid, signed_image_digest) = match indirect_data(content.raw) {
             Ok(v) => v,
-            Err(e) => return (fail(sig, e), Vec::new()),
+            Err(e) => return (sig.fail(e), Vec::new()),
         };
         sig.digest_algorithm = verify::digest_name(image_alg_oid);
         let Some(si) = sd.signer_infos.first() else {
-            return (
-                fail(sig, "the SignedData has no SignerInfo".into()),
-                Vec::new(),
-            );
+            return (sig.fail("the SignedData has no SignerInfo"), Vec::new());
         };
         sig.signer = cms::signer(&si.sid, &sd.certificates, self.cache);
         if let Some(attrs) = &si.signed_attrs {
@@ -455,7 +447,7 @@ impl Context<'_, '_> {
                 "the SignedData has {} SignerInfos; Authenticode allows one",
                 sd.signer_infos.len()
             );
-            return (fail(sig, e), nested_raw);
+            return (sig.fail(e), nested_raw);
         }
 
         if !self.options.verify {
@@ -470,7 +462,7 @@ impl Context<'_, '_> {
         };
         let computed = match self.image_hash(image_alg) {
             Ok(h) => h,
-            Err(e) => return (fail(sig, e), nested_raw),
+            Err(e) => return (sig.fail(e), nested_raw),
         };
         if computed != signed_image_digest {
             let e = format!(
@@ -479,7 +471,7 @@ impl Context<'_, '_> {
                 hex::encode_upper(&signed_image_digest),
                 hex::encode_upper(&computed)
             );
-            return (fail(sig, e), nested_raw);
+            return (sig.fail(e), nested_raw);
         }
         let Some(cert) = sd.signer_certificate(si) else {
             sig.verify_error = Some(format!(
@@ -491,28 +483,9 @@ impl Context<'_, '_> {
         match verify::verify_content(si, ContentDigest::Bytes(&content.bytes), cert.der) {
             Ok(()) => sig.verified = Some(true),
             Err(e) if e.is_unsupported() => sig.verify_error = Some(e.to_string()),
-            Err(e) => return (fail(sig, e.to_string()), nested_raw),
+            Err(e) => return (sig.fail(e.to_string()), nested_raw),
         }
         (sig, nested_raw)
-    }
-}
-
-/// A signature with nothing known but its position, failing for `reason`.
-fn bare(index: u32, nested: bool, reason: String) -> Signature {
-    Signature {
-        format: SignatureFormat::Authenticode,
-        index,
-        nested,
-        name: None,
-        signer: Signer::default(),
-        digest_algorithm: String::new(),
-        program_name: None,
-        program_url: None,
-        signing_time: None,
-        timestamp: None,
-        certificates: Vec::new(),
-        verified: Some(false),
-        verify_error: Some(reason),
     }
 }
 

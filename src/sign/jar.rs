@@ -165,55 +165,33 @@ fn signer(
     cache: &CertCache,
     options: &SignOptions,
 ) -> Signature {
-    let mut sig = Signature {
-        format: SignatureFormat::Jar,
-        index: 0,
-        nested: false,
-        name: Some(stem.to_string()),
-        signer: Default::default(),
-        digest_algorithm: String::new(),
-        program_name: None,
-        program_url: None,
-        signing_time: None,
-        timestamp: None,
-        certificates: Vec::new(),
-        verified: None,
-        verify_error: None,
-    };
-    let fail = |mut sig: Signature, reason: String| {
-        sig.verified = Some(false);
-        sig.verify_error = Some(reason);
-        sig
-    };
+    let mut sig = Signature::blank(SignatureFormat::Jar, 0, false);
+    sig.name = Some(stem.to_string());
     let sf_name = format!("META-INF/{stem}.SF");
     let sf = match members.find(&sf_name).map(|name| members.read(&name)) {
         Some(Ok(bytes)) => bytes,
-        Some(Err(e)) => return fail(sig, e),
-        None => return fail(sig, format!("{sf_name} is missing")),
+        Some(Err(e)) => return sig.fail(e),
+        None => return sig.fail(format!("{sf_name} is missing")),
     };
     let block_name = ["RSA", "DSA", "EC"]
         .iter()
         .find_map(|ext| members.find(&format!("META-INF/{stem}.{ext}")));
     let Some(block_name) = block_name else {
-        return fail(
-            sig,
-            format!("{sf_name} has no signature block (.RSA, .DSA or .EC)"),
-        );
+        return sig.fail(format!(
+            "{sf_name} has no signature block (.RSA, .DSA or .EC)"
+        ));
     };
     let block = match members.read(&block_name) {
         Ok(bytes) => bytes,
-        Err(e) => return fail(sig, e),
+        Err(e) => return sig.fail(e),
     };
     let sd = match cms::parse_content_info(&block) {
         Ok(sd) => sd,
-        Err(e) => return fail(sig, format!("{block_name}: {e}")),
+        Err(e) => return sig.fail(format!("{block_name}: {e}")),
     };
     sig.certificates = cms::parse_certificates(&sd.certificates, cache);
     let Some(si) = sd.signer_infos.first() else {
-        return fail(
-            sig,
-            format!("{block_name}: the SignedData has no SignerInfo"),
-        );
+        return sig.fail(format!("{block_name}: the SignedData has no SignerInfo"));
     };
     sig.signer = cms::signer(&si.sid, &sd.certificates, cache);
     sig.digest_algorithm = verify::digest_name(si.digest_algorithm.oid);
@@ -226,10 +204,9 @@ fn signer(
         return sig;
     }
     let Some(cert) = sd.signer_certificate(si) else {
-        return fail(
-            sig,
-            format!("{block_name}: the signer's certificate is not in the block"),
-        );
+        return sig.fail(format!(
+            "{block_name}: the signer's certificate is not in the block"
+        ));
     };
     match verify::verify_content(si, ContentDigest::Bytes(&sf), cert.der) {
         Ok(()) => {}
@@ -237,17 +214,17 @@ fn signer(
             sig.verify_error = Some(e.to_string());
             return sig;
         }
-        Err(e) => return fail(sig, format!("the signature over {sf_name}: {e}")),
+        Err(e) => return sig.fail(format!("the signature over {sf_name}: {e}")),
     }
     let Some(manifest) = manifest else {
-        return fail(sig, format!("{MANIFEST} cannot be read"));
+        return sig.fail(format!("{MANIFEST} cannot be read"));
     };
     match check_signature_file(&Manifest::parse(&sf), manifest) {
         Ok(()) => {
             sig.verified = Some(true);
             sig
         }
-        Err(reason) => fail(sig, format!("{sf_name}: {reason}")),
+        Err(reason) => sig.fail(format!("{sf_name}: {reason}")),
     }
 }
 

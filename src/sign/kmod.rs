@@ -16,7 +16,7 @@
 
 use super::cms::{self, SignedData};
 use super::verify::{self, ContentDigest};
-use super::{SignOptions, Signature, SignatureFormat, Signed, Signer};
+use super::{SignOptions, Signature, SignatureFormat, Signed};
 use crate::cert::CertCache;
 
 /// The marker that ends a signed module.
@@ -115,9 +115,10 @@ pub fn scan(data: &[u8], cache: &CertCache, options: &SignOptions) -> Signed {
     let sig = match parts {
         Ok(parts) => match cms::parse_content_info(parts.pkcs7) {
             Ok(sd) => signature(&sd, parts.module, cache, options),
-            Err(e) => bare(format!("the module's PKCS#7 SignedData: {e}")),
+            Err(e) => Signature::blank(SignatureFormat::KernelModule, 0, false)
+                .fail(format!("the module's PKCS#7 SignedData: {e}")),
         },
-        Err(e) => bare(e.to_string()),
+        Err(e) => Signature::blank(SignatureFormat::KernelModule, 0, false).fail(e.to_string()),
     };
     Signed::Signatures(vec![sig])
 }
@@ -143,9 +144,7 @@ fn signature(
     cache: &CertCache,
     options: &SignOptions,
 ) -> Signature {
-    let mut sig = bare(String::new());
-    sig.verified = None;
-    sig.verify_error = None;
+    let mut sig = Signature::blank(SignatureFormat::KernelModule, 0, false);
     sig.certificates = cms::parse_certificates(&sd.certificates, cache);
     let Some(si) = sd.signer_infos.first() else {
         sig.verified = Some(false);
@@ -180,25 +179,6 @@ fn signature(
         }
     }
     sig
-}
-
-/// A module signature with nothing known, failing for `reason`.
-fn bare(reason: String) -> Signature {
-    Signature {
-        format: SignatureFormat::KernelModule,
-        index: 0,
-        nested: false,
-        name: None,
-        signer: Signer::default(),
-        digest_algorithm: String::new(),
-        program_name: None,
-        program_url: None,
-        signing_time: None,
-        timestamp: None,
-        certificates: Vec::new(),
-        verified: Some(false),
-        verify_error: Some(reason),
-    }
 }
 
 #[cfg(test)]

@@ -120,6 +120,34 @@ pub struct Signature {
     pub verify_error: Option<String>,
 }
 
+impl Signature {
+    /// A signature of which only its place is known yet: no signer, not verified, no error.
+    pub fn blank(format: SignatureFormat, index: u32, nested: bool) -> Signature {
+        Signature {
+            format,
+            index,
+            nested,
+            name: None,
+            signer: Signer::default(),
+            digest_algorithm: String::new(),
+            program_name: None,
+            program_url: None,
+            signing_time: None,
+            timestamp: None,
+            certificates: Vec::new(),
+            verified: None,
+            verify_error: None,
+        }
+    }
+
+    /// The signature, marked as failed for `reason`.
+    pub fn fail(mut self, reason: impl Into<String>) -> Signature {
+        self.verified = Some(false);
+        self.verify_error = Some(reason.into());
+        self
+    }
+}
+
 /// What a signature parser makes of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signed {

@@ -477,3 +477,29 @@ pub fn iso_seconds(text: &str) -> i64 {
     let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
     days * 86_400 + number(11..13) * 3600 + number(14..16) * 60 + number(17..19)
 }
+
+/// The certifi fixtures of `tests/fixtures/mozilla.sh`: an old certifi bundle, and the SHA-256s
+/// (lowercase) of its roots that the newest certifi dropped and kept, computed by openssl and comm.
+pub fn certifi_history() -> (
+    PathBuf,
+    std::collections::BTreeSet<String>,
+    std::collections::BTreeSet<String>,
+) {
+    let dir = fixtures_base().join("mozilla");
+    let old = dir.join("old-cacert.pem");
+    assert!(
+        old.is_file(),
+        "{} is missing: run `bash tests/fixtures/mozilla.sh`",
+        old.display()
+    );
+    let read_set = |name: &str| -> std::collections::BTreeSet<String> {
+        read_tsv(&dir.join(name))
+            .into_iter()
+            .map(|row| row[0].to_ascii_lowercase())
+            .collect()
+    };
+    let removed = read_set("expected-removed.tsv");
+    let kept = read_set("expected-included.tsv");
+    assert!(!removed.is_empty() && !kept.is_empty());
+    (old, removed, kept)
+}
