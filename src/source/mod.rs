@@ -5,6 +5,7 @@
 //! [`Target`] kinds that yield the same events.
 
 pub mod dir;
+pub mod image;
 pub mod layers;
 pub mod read;
 pub mod sigbus;

@@ -1,0 +1,8 @@
+//! Container images as scan targets: where an image's manifests and layers come from.
+//!
+//! Sources (docker-archive, OCI layout, OCI archive, a registry) all end in the same place: an
+//! ordered list of layer descriptors whose blobs can be opened as byte streams, handed to the
+//! layer set (`layerset`) that squashes them lazily through the on-disk cache.
+
+pub mod auth;
+pub mod registry;
