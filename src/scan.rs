@@ -20,6 +20,8 @@ use crate::detect::{DEFAULT_PKCS12_PASSWORDS, Detector, Limits, Parser, Sink};
 use crate::sign::{self, SignOptions, Signature, Signed};
 use crate::source::Target;
 use crate::source::dir::{self, Event, WalkOptions};
+use crate::source::image::LayerSet;
+use crate::source::layers::Kind;
 use crate::source::read::{FileReader, ReadError};
 
 /// Everything that shapes a scan.
@@ -39,6 +41,8 @@ pub struct ScanOptions {
     pub certificates: bool,
     /// Look for code-signing signatures, with these options (`sigscan`).
     pub signatures: Option<SignOptions>,
+    /// In images, also scan files that a later layer deleted or replaced.
+    pub all_layers: bool,
 }
 
 impl Default for ScanOptions {
@@ -54,6 +58,7 @@ impl Default for ScanOptions {
             no_mmap: false,
             certificates: true,
             signatures: None,
+            all_layers: false,
         }
     }
 }
@@ -71,6 +76,18 @@ pub struct Finding {
     pub parser: Parser,
     /// The certificate.
     pub cert: Arc<Certificate>,
+    /// In an image: the layer the file came from.
+    pub layer: Option<LayerOf>,
+}
+
+/// Which image layer a finding's file came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerOf {
+    /// The layer's digest as the image's manifest names it.
+    pub digest: Arc<str>,
+    /// Whether a later layer deleted or replaced the file (only with `--all-layers`): the
+    /// container never sees it.
+    pub shadowed: bool,
 }
 
 /// Something that looked like a certificate (or a store) and could not be read.
@@ -86,6 +103,8 @@ pub struct Partial {
     pub parser: Parser,
     /// Why.
     pub reason: String,
+    /// In an image: the layer the file came from.
+    pub layer: Option<LayerOf>,
 }
 
 /// A file or directory that could not be read at all.
@@ -146,6 +165,8 @@ pub struct Summary {
     pub errors: u64,
     /// Archive members of compiled or source code left unopened (see `Limits::open_code_members`).
     pub archive_members_skipped: u64,
+    /// Targets that could not be scanned at all (an image layer that failed to fetch or verify).
+    pub failed_targets: u64,
     /// Signatures found.
     pub signatures: u64,
     /// Files and members of a signable format that carry at least one signature.
@@ -171,6 +192,8 @@ pub struct Progress {
     pub signed: AtomicU64,
     /// Signable but unsigned files and members so far.
     pub unsigned: AtomicU64,
+    /// Targets that failed as a whole.
+    pub failed_targets: AtomicU64,
 }
 
 /// Scans every target, calling `on_record` (on the calling thread) for each record as it arrives.
@@ -212,6 +235,7 @@ pub fn scan(
     summary.archive_members_skipped = progress.members_skipped.load(Ordering::Relaxed);
     summary.signed = progress.signed.load(Ordering::Relaxed);
     summary.unsigned = progress.unsigned.load(Ordering::Relaxed);
+    summary.failed_targets = progress.failed_targets.load(Ordering::Relaxed);
     summary.unique_certificates = cache.len() as u64;
     summary.seconds = started.elapsed().as_secs_f64();
     summary
@@ -225,7 +249,7 @@ fn scan_target(
     skipped: &AtomicU64,
     tx: &Sender<Vec<Record>>,
 ) {
-    let name: Arc<str> = Arc::from(target.path().to_string_lossy().as_ref());
+    let name: Arc<str> = Arc::from(target.name());
     let detector = Detector {
         cache,
         limits: &options.limits,
@@ -243,8 +267,9 @@ fn scan_target(
     match target {
         Target::File(path) => {
             let location = path.to_string_lossy();
-            worker().scan_file(path, &location);
+            worker().scan(Input::Path(path), &location, None);
         }
+        Target::Image(set) => scan_image(set, options, skipped, worker),
         Target::Directory(root) => {
             let walk = WalkOptions {
                 one_file_system: options.one_file_system,
@@ -253,7 +278,7 @@ fn scan_target(
             dir::walk(root, &walk, || {
                 let mut w = worker();
                 move |event: Event<'_>| match event {
-                    Event::File { path, location } => w.scan_file(path, location),
+                    Event::File { path, location } => w.scan(Input::Path(path), location, None),
                     Event::Skipped => {
                         skipped.fetch_add(1, Ordering::Relaxed);
                     }
@@ -268,6 +293,131 @@ fn scan_target(
     }
 }
 
+/// Scans an image's squashed filesystem (and with `all_layers`, what later layers hid), its
+/// layers opened in parallel first. A layer that cannot be opened fails the whole image: its
+/// files are never scanned from a blob that did not verify, and a partial squash would show
+/// files that a missing layer deletes.
+fn scan_image<'a>(
+    set: &LayerSet,
+    options: &ScanOptions,
+    skipped: &AtomicU64,
+    worker: impl Fn() -> Worker<'a> + Sync,
+) {
+    let opened = set.open_all(options.threads);
+    let failures: Vec<Record> = opened
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .map(|e| {
+            Record::Error(FileError {
+                location: "/".into(),
+                target: Arc::from(set.name.as_str()),
+                error: e.to_string(),
+            })
+        })
+        .collect();
+    let w = worker();
+    if !failures.is_empty() {
+        w.progress.failed_targets.fetch_add(1, Ordering::Relaxed);
+        w.send(failures);
+        return;
+    }
+    let layers: Vec<_> = opened.into_iter().flatten().collect();
+    let indexes: Vec<_> = layers.iter().map(|l| l.index.clone()).collect();
+    let tree = crate::source::layers::squash(&indexes);
+    let digests: Vec<Arc<str>> = set.layers.iter().map(|l| Arc::from(l.digest.as_str())).collect();
+    let issues = tree.issues().iter().map(|issue| {
+        let (path, target, what) = match issue {
+            crate::source::layers::Issue::DanglingHardlink { path, target, .. } => {
+                (path, target, "hard link to a file that is not in the image")
+            }
+            crate::source::layers::Issue::HardlinkToDir { path, target, .. } => {
+                (path, target, "hard link to a directory")
+            }
+        };
+        Record::Error(FileError {
+            location: format!("/{}", String::from_utf8_lossy(path)),
+            target: Arc::clone(&w.target),
+            error: format!("{what} (/{}): left out", String::from_utf8_lossy(target)),
+        })
+    });
+    w.send(issues.collect());
+    // (location, layer, offset, size, shadowed)
+    let mut jobs: Vec<(String, usize, u64, u64, bool)> = Vec::new();
+    for (path, node) in tree.nodes() {
+        match node.kind {
+            Kind::File => jobs.push((
+                format!("/{}", String::from_utf8_lossy(path)),
+                node.layer,
+                node.offset,
+                node.size,
+                false,
+            )),
+            Kind::Dir => {}
+            _ => {
+                skipped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    if options.all_layers {
+        for index in &indexes {
+            for entry in index.entries.iter().filter(|e| e.kind == Kind::File) {
+                let visible = tree.lookup(&entry.path).is_some_and(|n| {
+                    n.kind == Kind::File && n.layer == entry.layer && n.offset == entry.offset
+                });
+                if !visible {
+                    let location = format!("/{}", String::from_utf8_lossy(&entry.path));
+                    jobs.push((location, entry.layer, entry.offset, entry.size, true));
+                }
+            }
+        }
+    }
+    drop(w);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(jobs.len()).max(1) {
+            scope.spawn(|| {
+                let mut w = worker();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((location, layer, offset, size, shadowed)) = jobs.get(i) else {
+                        break;
+                    };
+                    let data = &layers[*layer].data;
+                    let of = LayerOf {
+                        digest: Arc::clone(&digests[*layer]),
+                        shadowed: *shadowed,
+                    };
+                    let input = Input::Region {
+                        file: &data.file,
+                        base: data.base + offset,
+                        len: *size,
+                    };
+                    w.scan(input, location, Some(&of));
+                }
+            });
+        }
+    });
+}
+
+/// Where a file's bytes are.
+enum Input<'a> {
+    /// A file on disk.
+    Path(&'a Path),
+    /// A range of an open file (a file inside an image layer's uncompressed tar).
+    Region {
+        /// The file.
+        file: &'a std::fs::File,
+        /// Where the range starts.
+        base: u64,
+        /// Its length.
+        len: u64,
+    },
+}
+
 /// One worker thread's state.
 struct Worker<'a> {
     detector: &'a Detector<'a>,
@@ -280,10 +430,11 @@ struct Worker<'a> {
 }
 
 impl Worker<'_> {
-    fn scan_file(&mut self, path: &Path, location: &str) {
+    fn scan(&mut self, input: Input<'_>, location: &str, layer: Option<&LayerOf>) {
         let mut sink = FileSink {
             location,
             target: &self.target,
+            layer,
             members: Vec::new(),
             base_offset: 0,
             owned_end: u64::MAX,
@@ -305,7 +456,7 @@ impl Worker<'_> {
             crate::detect::needs_whole_buffer(head)
                 || (signatures && sign::needs_whole_buffer(head))
         };
-        let result = self.reader.read(path, whole, |chunk| {
+        let visit = |chunk: crate::source::read::Chunk<'_>| {
             sink.base_offset = chunk.offset;
             sink.owned_end = chunk.offset + chunk.owned;
             if let Some(sign) = &mut sink.signatures {
@@ -326,7 +477,13 @@ impl Worker<'_> {
                 Ok(skipped) => members_skipped += skipped,
                 Err(payload) => panicked = Some(panic_message(&payload)),
             }
-        });
+        };
+        let result = match input {
+            Input::Path(path) => self.reader.read(path, whole, visit),
+            Input::Region { file, base, len } => {
+                self.reader.read_region(file, base, len, whole, visit)
+            }
+        };
         if let Some(message) = panicked {
             sink.records.push(Record::Error(FileError {
                 location: location.to_string(),
@@ -391,6 +548,8 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 struct FileSink<'a> {
     location: &'a str,
     target: &'a Arc<str>,
+    /// The image layer the file came from.
+    layer: Option<&'a LayerOf>,
     members: Vec<String>,
     /// Where the chunk being scanned starts in the file.
     base_offset: u64,
@@ -446,6 +605,7 @@ impl Sink for FileSink<'_> {
             offset: self.offset(offset),
             parser,
             cert,
+            layer: self.layer.cloned(),
         }));
     }
 
@@ -459,6 +619,7 @@ impl Sink for FileSink<'_> {
             offset: self.offset(offset),
             parser,
             reason,
+            layer: self.layer.cloned(),
         }));
     }
 

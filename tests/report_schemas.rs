@@ -40,7 +40,7 @@ fn fixture_findings() -> &'static (String, Vec<Finding>) {
         let tree = common::fixtures().join("tree");
         let target = Target::resolve(tree.to_str().expect("UTF-8 fixture path"))
             .expect("the fixture tree resolves");
-        let root = target.path().to_string_lossy().into_owned();
+        let root = target.name();
         let mut findings = Vec::new();
         scan::scan(
             &[target],

@@ -156,5 +156,9 @@ pub fn run(args: InspectArgs) -> i32 {
         Some(FailOn::Warning) => Some(Level::Warning),
     };
     let failed = threshold.is_some_and(|t| judged.iter().any(|j| j.worst() >= Some(t)));
-    written(result, if failed { EXIT_FAILED } else { EXIT_OK })
+    written(
+        result,
+        &collected.summary,
+        if failed { EXIT_FAILED } else { EXIT_OK },
+    )
 }

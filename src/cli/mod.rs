@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 done and nothing failed; 1 a check failed; 2 error (usage, unreadable target).
 
+mod image;
 mod inspect;
 mod progress;
 mod scan;

@@ -38,12 +38,18 @@ pub struct ScanArgs {
     unique: bool,
 }
 
-/// What to scan and how: the arguments `scan`, `inspect` and `validate` share.
+/// What to scan and how: the arguments `scan`, `inspect`, `validate` and `sigscan fs` share.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// Directories or files to scan.
+    /// Directories, files or images to scan. An image is `docker-archive:PATH[:NAME]`,
+    /// `oci:DIR[:TAG]`, `oci-archive:PATH[:TAG]`, `docker://HOST/REPO[:TAG|@DIGEST]`, `-` (a
+    /// `docker save` stream on stdin), an image archive or OCI layout given as a bare path, or a
+    /// bare reference such as `alpine:3.20` that is not an existing path.
     #[arg(required = true, value_name = "TARGET")]
     targets: Vec<String>,
+
+    #[command(flatten)]
+    images: super::image::ImageArgs,
 
     /// Do not cross into other filesystems below a target directory.
     #[arg(long)]
@@ -108,8 +114,9 @@ impl SourceArgs {
     /// target cannot be resolved.
     pub fn resolve(&self) -> Option<(Vec<Target>, ScanOptions)> {
         let mut targets = Vec::new();
+        let images = self.images.options();
         for arg in &self.targets {
-            match Target::resolve(arg) {
+            match Target::resolve_with(arg, &images) {
                 Ok(t) => targets.push(t),
                 Err(e) => {
                     error_line(e);
@@ -127,6 +134,7 @@ impl SourceArgs {
             one_file_system: self.one_file_system,
             threads: self.threads,
             no_mmap: self.no_mmap,
+            all_layers: self.images.all_layers(),
             ..ScanOptions::default()
         };
         Some((targets, options))
@@ -165,8 +173,18 @@ pub fn collect(targets: &[Target], options: &ScanOptions) -> Collected {
     }
 }
 
-/// Turns the result of writing a report into an exit code (a closed pipe is not an error).
-pub fn written(result: io::Result<()>, code: i32) -> i32 {
+/// Turns the result of writing a report into an exit code (a closed pipe is not an error): `code`,
+/// unless a target could not be scanned at all (an image whose layer failed): then an error.
+pub fn written(result: io::Result<()>, summary: &Summary, code: i32) -> i32 {
+    let code = if summary.failed_targets > 0 {
+        error_line(format_args!(
+            "{} target(s) could not be scanned; their errors are in the report",
+            summary.failed_targets
+        ));
+        EXIT_ERROR
+    } else {
+        code
+    };
     match result {
         Ok(()) => code,
         // The reader went away (`| head`): not an error of ours.
@@ -178,7 +196,7 @@ pub fn written(result: io::Result<()>, code: i32) -> i32 {
     }
 }
 
-fn parse_size(s: &str) -> Result<u64, String> {
+pub(super) fn parse_size(s: &str) -> Result<u64, String> {
     let (digits, shift) = match s.as_bytes().last() {
         Some(b'K' | b'k') => (&s[..s.len() - 1], 10),
         Some(b'M' | b'm') => (&s[..s.len() - 1], 20),
@@ -232,7 +250,7 @@ pub fn run(args: ScanArgs) -> i32 {
         Some(e) => Err(e),
         None => reporter.finish(&summary),
     };
-    written(result, EXIT_OK)
+    written(result, &summary, EXIT_OK)
 }
 
 #[cfg(test)]

@@ -133,5 +133,5 @@ pub fn run(command: SigscanCommand) -> i32 {
         Some(e) => Err(e),
         None => reporter.finish(&summary),
     };
-    written(result, EXIT_OK)
+    written(result, &summary, EXIT_OK)
 }

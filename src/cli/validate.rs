@@ -101,7 +101,7 @@ pub fn run(args: ValidateArgs) -> i32 {
     } else {
         EXIT_FAILED
     };
-    written(result, code)
+    written(result, &collected.summary, code)
 }
 
 struct Report<'a> {

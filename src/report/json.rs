@@ -44,6 +44,10 @@ pub(crate) struct CertificateJson<'a> {
     offset: u64,
     target: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    layer: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    shadowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     locations: Option<Vec<&'a str>>,
 }
 
@@ -69,6 +73,8 @@ impl<'a> CertificateJson<'a> {
             signature_algorithm: &c.signature_algorithm,
             offset: f.offset,
             target: &f.target,
+            layer: f.layer.as_ref().map(|l| &*l.digest),
+            shadowed: f.layer.as_ref().is_some_and(|l| l.shadowed),
             locations: (!also_at.is_empty()).then(|| {
                 std::iter::once(f.location.as_str())
                     .chain(also_at.iter().map(String::as_str))
@@ -86,6 +92,10 @@ pub(crate) struct PartialJson<'a> {
     reason: &'a str,
     offset: u64,
     target: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layer: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    shadowed: bool,
 }
 
 impl<'a> From<&'a Partial> for PartialJson<'a> {
@@ -96,6 +106,8 @@ impl<'a> From<&'a Partial> for PartialJson<'a> {
             reason: &p.reason,
             offset: p.offset,
             target: &p.target,
+            layer: p.layer.as_ref().map(|l| &*l.digest),
+            shadowed: p.layer.as_ref().is_some_and(|l| l.shadowed),
         }
     }
 }

@@ -153,7 +153,7 @@ pub enum LayerError {
 }
 
 /// What an entry is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
     /// A regular file (also tar's old `\0` and contiguous `7` types).
     File,
@@ -187,7 +187,7 @@ pub enum Kind {
 }
 
 /// One indexed tar entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     /// Normalised path (see the module documentation).
     pub path: Vec<u8>,
@@ -204,7 +204,7 @@ pub struct Entry {
 }
 
 /// Every entry of one layer, in tar order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
 pub struct LayerIndex {
     /// Index of this layer in the image, lowest first.
     pub layer: usize,
@@ -498,6 +498,11 @@ impl Tree {
             .collect();
         out.sort_by(|a, b| a.0.cmp(b.0));
         Some(out)
+    }
+
+    /// Every node with its path, in path order.
+    pub fn nodes(&self) -> impl Iterator<Item = (&[u8], &Node)> {
+        self.nodes.iter().map(|(p, n)| (p.as_slice(), n))
     }
 
     /// Number of nodes (the root not counted).

@@ -110,11 +110,43 @@ impl FileReader {
             });
             return Ok(owned);
         }
+        let extents = data_extents(&file, size, meta.blocks());
+        self.read_extents(&file, 0, &extents, whole, &mut visit)
+    }
+
+    /// Calls `visit` with the bytes of `[base, base + len)` of an open file (a file inside an
+    /// image layer's tar), exactly as [`FileReader::read`] does for a whole file; chunk offsets
+    /// are relative to `base`.
+    pub fn read_region(
+        &mut self,
+        file: &File,
+        base: u64,
+        len: u64,
+        whole: impl Fn(&[u8]) -> bool,
+        mut visit: impl FnMut(Chunk<'_>),
+    ) -> Result<u64, ReadError> {
+        if len < MAP_THRESHOLD {
+            self.read_span(file, base, 0, len, len, &mut visit)?;
+            return Ok(len);
+        }
+        self.read_extents(file, base, &[(0, len)], whole, &mut visit)
+    }
+
+    /// Visits the extents (offsets relative to `base`) in windows, or each whole when `whole`
+    /// says the caller needs the file at once.
+    fn read_extents(
+        &mut self,
+        file: &File,
+        base: u64,
+        extents: &[(u64, u64)],
+        whole: impl Fn(&[u8]) -> bool,
+        visit: &mut impl FnMut(Chunk<'_>),
+    ) -> Result<u64, ReadError> {
         let mut head = [0u8; 64];
-        let head_len = std::os::unix::fs::FileExt::read_at(&file, &mut head, 0)?;
+        let head_len = std::os::unix::fs::FileExt::read_at(file, &mut head, base)?;
         let windowed = !whole(&head[..head_len]);
         let mut total = 0;
-        for (start, len) in data_extents(&file, size, meta.blocks()) {
+        for &(start, len) in extents {
             let step = if windowed { WINDOW } else { len.max(1) };
             let mut at = start;
             while at < start + len {
@@ -126,8 +158,8 @@ impl FileReader {
                 };
                 total += owned;
                 if self.no_mmap {
-                    self.read_span(&file, at, span, owned, &mut visit)?;
-                } else if map_span(&file, at, span, owned, &mut visit)? {
+                    self.read_span(file, base, at, span, owned, visit)?;
+                } else if map_span(file, base, at, span, owned, visit)? {
                     return Err(ReadError::Truncated);
                 }
                 at += owned;
@@ -136,10 +168,11 @@ impl FileReader {
         Ok(total)
     }
 
-    /// Reads `[at, at + span)` into the reusable buffer and visits it (no-mmap mode).
+    /// Reads `[base + at, base + at + span)` into the reusable buffer and visits it as offset `at`.
     fn read_span(
         &mut self,
         file: &File,
+        base: u64,
         at: u64,
         span: u64,
         owned: u64,
@@ -149,7 +182,7 @@ impl FileReader {
         self.buf.resize(span as usize, 0);
         let mut got = 0;
         while got < self.buf.len() {
-            match file.read_at(&mut self.buf[got..], at + got as u64) {
+            match file.read_at(&mut self.buf[got..], base + at + got as u64) {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -165,9 +198,11 @@ impl FileReader {
     }
 }
 
-/// Maps `[at, at + span)` and visits it; returns whether the file shrank under the mapping.
+/// Maps `[base + at, base + at + span)` and visits it as offset `at`; returns whether the file
+/// shrank under the mapping.
 fn map_span(
     file: &File,
+    base: u64,
     at: u64,
     span: u64,
     owned: u64,
@@ -178,7 +213,7 @@ fn map_span(
     // process, and reports it so the file is flagged.
     let map = unsafe {
         memmap2::MmapOptions::new()
-            .offset(at)
+            .offset(base + at)
             .len(span as usize)
             .map(file)?
     };

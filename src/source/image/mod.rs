@@ -5,4 +5,12 @@
 //! layer set (`layerset`) that squashes them lazily through the on-disk cache.
 
 pub mod auth;
+pub mod cache;
+pub mod layerset;
+pub mod manifest;
+pub mod reference;
 pub mod registry;
+pub mod store;
+
+pub use layerset::{ImageError, ImageOptions, LayerSet};
+pub use reference::ImageRef;
