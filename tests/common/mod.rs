@@ -114,6 +114,15 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    run_rootsift_with_stdin(args, Stdio::null(), timeout)
+}
+
+/// [`run_rootsift`] with the child's standard input given (a file, for `rootsift scan -`).
+pub fn run_rootsift_with_stdin<I, S>(args: I, stdin: Stdio, timeout: Duration) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
     let args: Vec<std::ffi::OsString> = args
         .into_iter()
         .map(|a| a.as_ref().to_os_string())
@@ -125,7 +134,7 @@ where
     let start = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_rootsift"))
         .args(&args)
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
