@@ -30,7 +30,7 @@ use super::manifest::{
 };
 use super::reference::{ImageRef, Reference};
 use super::registry::{Client, RegistryError, RegistryOptions};
-use super::store::{Region, Store};
+use super::store::{Region, Store, link_target};
 use crate::source::layers::{self, LayerError, LayerIndex, Tree};
 
 /// How an image is read.
@@ -184,8 +184,23 @@ impl std::fmt::Debug for LayerSet {
     }
 }
 
-/// Small documents and imported layers by member name (a `docker save` stream).
-type Imports = (HashMap<String, Vec<u8>>, HashMap<String, Arc<Imported>>);
+/// What a `docker save` stream held, by member name.
+#[derive(Default)]
+struct Imports {
+    /// Small documents (JSON).
+    small: HashMap<String, Vec<u8>>,
+    /// Layers, imported into the cache.
+    layers: HashMap<String, Arc<Imported>>,
+    /// Links between members (`ID/layer.tar -> ../HEX.tar`).
+    links: HashMap<String, String>,
+}
+
+impl Imports {
+    fn resolve<'a>(&'a self, name: &'a str) -> &'a str {
+        let name = name.trim_start_matches("./");
+        self.links.get(name).map_or(name, String::as_str)
+    }
+}
 
 /// Where a local image's members come from.
 enum Members<'a> {
@@ -202,8 +217,9 @@ impl Members<'_> {
                 .ok_or_else(|| ImageError::Missing(format!("{name} is not in the image")))?
                 .read_small(MAX_DOCUMENT)
                 .map_err(io_error(name)),
-            Members::Imports((small, _)) => small
-                .get(name.trim_start_matches("./"))
+            Members::Imports(imports) => imports
+                .small
+                .get(imports.resolve(name))
                 .cloned()
                 .ok_or_else(|| ImageError::Missing(format!("{name} is not in the image"))),
         }
@@ -215,8 +231,9 @@ impl Members<'_> {
             Members::Store(store) => Ok(Origin::Local(
                 store.get(name).map_err(io_error(name))?.ok_or_else(missing)?,
             )),
-            Members::Imports((_, layers)) => layers
-                .get(name.trim_start_matches("./"))
+            Members::Imports(imports) => imports
+                .layers
+                .get(imports.resolve(name))
                 .map(|l| Origin::Imported(Arc::clone(l)))
                 .ok_or_else(missing),
         }
@@ -301,9 +318,9 @@ impl LayerSet {
         let mut set = Self::empty("docker-archive:-".into(), options)?;
         let imports = set.import_stream(input)?;
         let members = Members::Imports(&imports);
-        if imports.0.contains_key("manifest.json") {
+        if imports.small.contains_key("manifest.json") {
             set.open_docker_archive(&members, None)?;
-        } else if imports.0.contains_key("index.json") {
+        } else if imports.small.contains_key("index.json") {
             let platform = options.platform.clone().unwrap_or_else(Platform::host);
             set.open_layout(&members, None, &platform)?;
         } else {
@@ -493,9 +510,8 @@ impl LayerSet {
     /// is skipped. Nothing else is spooled: the stream may be any size.
     fn import_stream(&self, input: impl Read) -> Result<Imports, ImageError> {
         const MAX_SMALL_TOTAL: usize = 64 << 20;
-        let mut small = HashMap::new();
+        let mut imports = Imports::default();
         let mut small_total = 0;
-        let mut imported = HashMap::new();
         let mut archive = tar::Archive::new(input);
         let read_err = io_error("reading the image stream");
         let entries = archive.entries().map_err(read_err)?;
@@ -504,12 +520,21 @@ impl LayerSet {
             if n >= super::store::MAX_MEMBERS {
                 return Err(ImageError::Missing("the image stream has too many members".into()));
             }
-            if !entry.header().entry_type().is_file() {
-                continue;
-            }
             let name = String::from_utf8_lossy(&entry.path_bytes())
                 .trim_start_matches("./")
                 .to_string();
+            let kind = entry.header().entry_type();
+            if kind.is_symlink() || kind.is_hard_link() {
+                let target = entry.link_name_bytes().unwrap_or_default();
+                let target = String::from_utf8_lossy(&target);
+                if let Some(target) = link_target(&name, &target, kind.is_symlink()) {
+                    imports.links.insert(name, target);
+                }
+                continue;
+            }
+            if !kind.is_file() {
+                continue;
+            }
             let size = entry.size();
             let mut reader = BufReader::with_capacity(1 << 16, entry);
             let head = reader
@@ -530,7 +555,7 @@ impl LayerSet {
                 reader
                     .read_to_end(&mut data)
                     .map_err(io_error(format!("reading {name}")))?;
-                small.insert(name, data);
+                imports.small.insert(name, data);
                 continue;
             }
             let compression = Compression::sniff(&head);
@@ -538,11 +563,11 @@ impl LayerSet {
             if compression == Compression::None && !is_tar {
                 continue; // neither metadata nor a layer: skipped (read past by the tar reader)
             }
-            let layer = imported.len();
+            let layer = imports.layers.len();
             let (raw, diff_id, data, index) = self
-                .import(reader, compression, layer, None, None)
+                .import(reader, compression, layer, (None, Some(size)), None)
                 .map_err(|detail| ImageError::Missing(format!("{name}: {detail}")))?;
-            imported.insert(
+            imports.layers.insert(
                 name,
                 Arc::new(Imported {
                     raw,
@@ -552,7 +577,7 @@ impl LayerSet {
                 }),
             );
         }
-        Ok((small, imported))
+        Ok(imports)
     }
 
     /// Streams a blob: checks its size and digest (when expected), decompresses it into a cache
@@ -563,13 +588,13 @@ impl LayerSet {
         raw: impl Read,
         compression: Compression,
         layer: usize,
-        expected: Option<(&Digest, Option<u64>)>,
+        expected: (Option<&Digest>, Option<u64>),
         expected_diff_id: Option<&Digest>,
     ) -> Result<(Digest, Digest, Region, LayerIndex), String> {
         let sha256 = Digest::sha256_of(b"");
         let raw_state = Rc::new(RefCell::new(Counted::new(
-            expected.map_or(&sha256, |e| e.0),
-            expected.and_then(|e| e.1),
+            expected.0.unwrap_or(&sha256),
+            expected.1,
         )));
         let raw = Counting {
             inner: raw,
@@ -607,12 +632,12 @@ impl LayerSet {
             && raw_state.count != expected_size
         {
             return Err(format!(
-                "blob is {} bytes, its descriptor says {expected_size}",
+                "read {} bytes where {expected_size} were expected (truncated?)",
                 raw_state.count
             ));
         }
         let raw_digest = raw_state.hasher.clone().finish();
-        if let Some((want, _)) = expected
+        if let Some(want) = expected.0
             && raw_digest != *want
         {
             return Err(format!("digest mismatch: expected {want}, got {raw_digest}"));
@@ -650,10 +675,14 @@ impl LayerSet {
 
     fn open_layer(&self, i: usize) -> Result<OpenLayer, String> {
         let layer = &self.layers[i];
-        if let Some((data, index)) = self.cache.layer(&layer.diff_id, i) {
+        // A layer imported from the input stream is checked first: a broken input is an error
+        // even when the cache could stand in for it.
+        if !matches!(layer.origin, Origin::Imported(_))
+            && let Some((data, index)) = self.cache.layer(&layer.diff_id, i)
+        {
             return Ok(OpenLayer { index, data });
         }
-        let expected = Some((&layer.digest, layer.size));
+        let expected = (Some(&layer.digest), layer.size);
         let (data, index) = match &layer.origin {
             Origin::Imported(imported) => {
                 // An OCI layout names the blob's digest; a docker-archive names the diff_id.

@@ -113,11 +113,33 @@ fn normalise(name: &str) -> Option<String> {
     (!parts.contains(&"..") && !parts.is_empty()).then(|| parts.join("/"))
 }
 
+/// The member a link inside an image tar names: a symlink's target is relative to the link's
+/// directory, a hardlink's to the archive root. `None` when it leaves the archive.
+pub fn link_target(name: &str, target: &str, symlink: bool) -> Option<String> {
+    let dir = name.rsplit_once('/').map_or("", |(d, _)| d);
+    if symlink && !target.starts_with('/') && !dir.is_empty() {
+        let mut parts: Vec<&str> = dir.split('/').collect();
+        for part in target.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop()?;
+                }
+                p => parts.push(p),
+            }
+        }
+        normalise(&parts.join("/"))
+    } else {
+        normalise(target)
+    }
+}
+
 impl Store {
     /// Reads the table of contents of a tar file (headers only: member data is seeked over).
     pub fn open_tar(path: &Path) -> io::Result<Store> {
         let file = File::open(path)?;
         let mut members = HashMap::new();
+        let mut links = Vec::new();
         let mut archive = tar::Archive::new(&file);
         for entry in archive.entries_with_seek()? {
             let entry = entry?;
@@ -127,10 +149,23 @@ impl Store {
                     format!("more than {MAX_MEMBERS} members"),
                 ));
             }
-            if entry.header().entry_type().is_file()
-                && let Some(name) = normalise(&String::from_utf8_lossy(&entry.path_bytes()))
-            {
+            let Some(name) = normalise(&String::from_utf8_lossy(&entry.path_bytes())) else {
+                continue;
+            };
+            let kind = entry.header().entry_type();
+            if kind.is_file() {
                 members.insert(name, (entry.raw_file_position(), entry.size()));
+            } else if (kind.is_symlink() || kind.is_hard_link())
+                && let Some(target) = entry.link_name_bytes()
+            {
+                let target = link_target(&name, &String::from_utf8_lossy(&target), kind.is_symlink());
+                links.push((name, target));
+            }
+        }
+        // skopeo's and old docker's archives name layers through links (`ID/layer.tar -> ../HEX.tar`).
+        for (name, target) in links {
+            if let Some(&found) = target.and_then(|t| members.get(&t)) {
+                members.entry(name).or_insert(found);
             }
         }
         Ok(Store::Tar {
@@ -230,6 +265,9 @@ mod tests {
         assert_eq!(normalise("../etc/passwd"), None);
         assert_eq!(normalise("a/../../b"), None);
         assert_eq!(normalise("./"), None);
+        assert_eq!(link_target("id/layer.tar", "../ab.tar", true).as_deref(), Some("ab.tar"));
+        assert_eq!(link_target("id/layer.tar", "../../ab.tar", true), None);
+        assert_eq!(link_target("id/layer.tar", "x/ab.tar", false).as_deref(), Some("x/ab.tar"));
     }
 
     #[test]
