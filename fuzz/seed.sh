@@ -12,6 +12,8 @@
 #   ccadb     tests/fixtures/ccadb-removed-sample.csv (CCADB's removed-CA report shape)
 #   authenticode, kmod, jar   signed PE/EFI images, kernel modules, JARs (tests/fixtures/signed.sh)
 #   cms       the PKCS#7 blocks of those JARs
+#   layer     uncompressed layer tars of the test images (tests/fixtures/images.sh)
+#   manifest  their manifests, indexes, configs, manifest.json and index.json, and image references
 #
 # plus a few slices per target: truncated copies (half, and a few bytes short) and windows around the
 # PEM headers and DER certificate headers found in large files. Inputs over 128 KiB are only added as
@@ -25,7 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 fixtures=${FIXTURES:-$root/target/fixtures/tree}
 corpus=${CORPUS:-$here/corpus}
-targets=(pem der pkcs7 pkcs12 jks archive detector policy ccadb authenticode kmod jar cms)
+targets=(pem der pkcs7 pkcs12 jks archive detector policy ccadb authenticode kmod jar cms layer manifest)
 max_seed=$((128 << 10))
 window=$((16 << 10))
 
@@ -170,6 +172,26 @@ if [[ -d $signed ]]; then
     done < <(find "$signed" -type f -print0 | sort -z)
 else
     echo "seed.sh: no signed-code fixtures in $signed (tests/fixtures/signed.sh makes them)" >&2
+fi
+
+# Images (tests/fixtures/images.sh): layer tars and metadata documents, with truncations.
+images=${IMAGE_FIXTURES:-$root/target/fixtures/images}
+if [[ -d $images/oci-uncompressed ]]; then
+    for f in "$images"/oci-uncompressed/blobs/sha256/* "$images"/oci/blobs/sha256/* "$images"/multi/blobs/sha256/* \
+        "$images"/*/index.json; do
+        if [[ $(hex_head "$f" 1) == 7b ]]; then
+            add manifest "$f"; slices manifest "$f"
+        elif (( $(stat -c %s -- "$f") <= max_seed )) && [[ $(tail -c +258 -- "$f" | head -c 5) == ustar ]]; then
+            add layer "$f"; slices layer "$f"
+        fi
+    done
+    tar -xOf "$images/test.docker.tar" manifest.json > "$tmp/m.json" && add manifest "$tmp/m.json"
+    for r in alpine:3.20 quay.io/org/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef \
+        127.0.0.1:5000/a/b:v1 localhost/x; do
+        printf '%s' "$r" > "$tmp/ref" && add manifest "$tmp/ref"
+    done
+else
+    echo "seed.sh: no image fixtures in $images (tests/fixtures/images.sh makes them)" >&2
 fi
 
 status=0

@@ -4,7 +4,7 @@
 # Usage: fuzz/smoke.sh [--asan] [SECONDS_PER_TARGET] [TARGET...]
 #
 #   SECONDS_PER_TARGET  default 20
-#   TARGET...           default: every target (pem der pkcs7 pkcs12 jks archive detector policy ccadb authenticode kmod jar cms)
+#   TARGET...           default: every target (pem der pkcs7 pkcs12 jks archive detector policy ccadb authenticode kmod jar cms layer manifest)
 #   --asan              build with AddressSanitizer (RUSTC_BOOTSTRAP=1 on stable; a separate
 #                       target dir, so the first run rebuilds everything). Without it, the targets are
 #                       built with --sanitizer none: Rust code is memory-safe unless `unsafe` is wrong,
@@ -39,7 +39,7 @@ if [[ ${1:-} =~ ^[0-9]+$ ]]; then
     seconds=$1
     shift
 fi
-all_targets=(pem der pkcs7 pkcs12 jks archive detector policy ccadb authenticode kmod jar cms)
+all_targets=(pem der pkcs7 pkcs12 jks archive detector policy ccadb authenticode kmod jar cms layer manifest)
 targets=("$@")
 (( ${#targets[@]} )) || targets=("${all_targets[@]}")
 

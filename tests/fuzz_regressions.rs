@@ -43,7 +43,7 @@ fn known_good(target: &str) -> &'static [&'static str] {
         ],
         "jks" => &["opt/java/server.jks", "opt/java/truststore.jceks"],
         "archive" => &["opt/app.war", "opt/lib/certs.jar"],
-        "policy" | "ccadb" | "authenticode" | "kmod" | "jar" | "cms" => &[],
+        "policy" | "ccadb" | "authenticode" | "kmod" | "jar" | "cms" | "layer" | "manifest" => &[],
         "detector" => &[
             "etc/pki/fixtures/fullchain-rsa.pem",
             "root/.kube/config",
@@ -66,6 +66,7 @@ fn known_good(target: &str) -> &'static [&'static str] {
 fn repository_inputs(target: &str) -> Vec<(String, Vec<u8>)> {
     let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let signed = common::fixtures_base().join("signed/tree");
+    let images = common::fixtures_base().join("images");
     let paths = match target {
         "policy" => files_in(&tests.join("policy_configs")),
         "ccadb" => vec![tests.join("fixtures/ccadb-removed-sample.csv")],
@@ -78,6 +79,11 @@ fn repository_inputs(target: &str) -> Vec<(String, Vec<u8>)> {
         .map(|f| signed.join(f))
         .collect(),
         "kmod" | "cms" => vec![first_module(&signed.join("lib/modules"))],
+        "layer" => files_in(&images.join("oci-uncompressed/blobs/sha256"))
+            .into_iter()
+            .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 4096))
+            .collect(),
+        "manifest" => vec![images.join("oci/index.json"), images.join("multi/index.json")],
         "jar" => [
             "opt/signtest/jar/three-signers.jar",
             "opt/signtest/jar/timestamped.jar",
@@ -357,6 +363,16 @@ fn cms() {
 }
 
 #[test]
+fn layer() {
+    replay("layer");
+}
+
+#[test]
+fn manifest() {
+    replay("manifest");
+}
+
+#[test]
 fn every_target_is_replayed() {
     let names: Vec<&str> = fuzz_targets::TARGETS.iter().map(|(n, _)| *n).collect();
     assert_eq!(
@@ -374,7 +390,9 @@ fn every_target_is_replayed() {
             "authenticode",
             "kmod",
             "jar",
-            "cms"
+            "cms",
+            "layer",
+            "manifest"
         ]
     );
     let targets = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/fuzz_targets");

@@ -54,6 +54,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("kmod", kmod),
     ("jar", jar),
     ("cms", cms),
+    ("layer", layer),
+    ("manifest", manifest),
 ];
 
 /// Limits small enough that legitimate large inflations do not slow the fuzzer down.
@@ -479,6 +481,117 @@ pub fn cms(data: &[u8]) -> Counts {
     }
     Counts {
         certificates: signed.signer_infos.len(),
+        ..Counts::default()
+    }
+}
+
+/// `layer`: an image layer's tar through the layer index and the squash. Checks: every indexed path
+/// is normalised (relative, no `.`, `..` or empty components); every node of the squashed tree has
+/// a directory as its parent; no whiteout file survives the squash; every readable file's bytes
+/// lie inside the input; squashing is deterministic.
+pub fn layer(data: &[u8]) -> Counts {
+    use rootsift::source::layers::{Kind, LayerIndex, Limits, squash};
+    let limits = Limits {
+        max_entries: 10_000,
+        ..Limits::default()
+    };
+    let Ok(index) = LayerIndex::build(0, data, &limits) else {
+        return Counts::default();
+    };
+    for entry in &index.entries {
+        assert!(
+            !entry.path.starts_with(b"/")
+                && entry
+                    .path
+                    .split(|&b| b == b'/')
+                    .all(|c| !c.is_empty() && c != b"." && c != b".."),
+            "path not normalised: {:?}",
+            String::from_utf8_lossy(&entry.path)
+        );
+    }
+    let tree = squash(std::slice::from_ref(&index));
+    let mut files = 0;
+    for (path, node) in tree.nodes() {
+        if let Some(slash) = path.iter().rposition(|&b| b == b'/') {
+            let parent = tree.lookup(&path[..slash]).expect("a node without its parent");
+            assert_eq!(parent.kind, Kind::Dir, "a node under a non-directory");
+        }
+        let name = path.rsplit(|&b| b == b'/').next().unwrap_or_default();
+        assert!(
+            !name.starts_with(b".wh."),
+            "a whiteout survived the squash: {:?}",
+            String::from_utf8_lossy(path)
+        );
+        if node.kind == Kind::File {
+            files += 1;
+            assert!(
+                node.offset.checked_add(node.size).is_some_and(|end| end <= data.len() as u64),
+                "file data outside the layer: offset {} size {}",
+                node.offset,
+                node.size
+            );
+        }
+    }
+    assert_eq!(squash(&[index]), tree, "squashing is not deterministic");
+    Counts {
+        certificates: files,
+        ..Counts::default()
+    }
+}
+
+/// `manifest`: image metadata parsers (manifest or index, config, docker-archive manifest.json,
+/// OCI layout index.json) and image references. Checks: whatever parses yields only valid
+/// digests; platform choice returns an entry of the index or an error naming what it has; a
+/// reference that parses prints back to one that parses to the same thing.
+pub fn manifest(data: &[u8]) -> Counts {
+    use rootsift::source::image::manifest::{
+        Digest, Document, Platform, choose_layout_entry, choose_platform, parse_archive_manifest,
+        parse_config, parse_document,
+    };
+    use rootsift::source::image::reference::parse_reference;
+    let mut parsed = 0;
+    let valid = |d: &Digest| {
+        assert!(Digest::parse(d.as_str()).is_ok(), "an invalid digest got through: {d}");
+    };
+    if let Ok(document) = parse_document(data, None) {
+        parsed += 1;
+        match document {
+            Document::Manifest(m) => {
+                valid(&m.config.digest);
+                m.layers.iter().for_each(|l| valid(&l.digest));
+            }
+            Document::Index(entries) => {
+                entries.iter().for_each(|e| valid(&e.digest));
+                let host = Platform::host();
+                match choose_platform(&entries, &host) {
+                    Ok(chosen) => assert!(entries.contains(chosen)),
+                    Err(e) => assert!(e.to_string().contains(&host.to_string())),
+                }
+            }
+        }
+    }
+    if let Ok(config) = parse_config(data) {
+        parsed += 1;
+        config.diff_ids.iter().for_each(valid);
+    }
+    if let Ok(images) = parse_archive_manifest(data) {
+        parsed += 1;
+        let _ = rootsift::source::image::manifest::choose_archive_image(&images, Some("a:b"));
+    }
+    if let Ok((entry, all)) = choose_layout_entry(data, None) {
+        parsed += 1;
+        assert!(all.contains(&entry));
+    }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(reference) = parse_reference(text.trim())
+    {
+        let again = parse_reference(&reference.to_string())
+            .unwrap_or_else(|e| panic!("{reference} does not parse back: {e}"));
+        assert_eq!(again, reference, "a reference changed when printed and parsed");
+        parsed += 1;
+    }
+    Counts {
+        certificates: parsed,
         ..Counts::default()
     }
 }
