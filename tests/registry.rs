@@ -200,7 +200,9 @@ fn htpasswd_registry() {
     let msg = err.to_string();
     assert!(matches!(err, RegistryError::Auth { .. }), "{msg}");
     assert!(
-        msg.starts_with(&format!("authentication failed for {addr}:")) && msg.contains("401"),
+        msg.starts_with(&format!("authentication failed for {addr}:"))
+            && msg.contains("401")
+            && msg.contains("wrong user name or password"),
         "{msg}"
     );
     let msg = client
@@ -575,4 +577,34 @@ fn expired_token_is_renewed_once() {
         assert_eq!(client.manifest("latest").unwrap().body, b"{}");
     }
     assert_eq!(*issued.lock().unwrap(), 3);
+}
+
+#[test]
+fn transport_errors_name_the_url() {
+    // Nothing listening.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let client = Client::new(&addr, "x/y", &insecure()).unwrap();
+    let err = client.manifest("latest").unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, RegistryError::Transport { .. }), "{msg}");
+    assert!(
+        msg.contains(&format!("http://{addr}/v2/x/y/manifests/latest")),
+        "{msg}"
+    );
+
+    // HTTPS (the default) to a plain-HTTP server: a TLS error, not a hang or a panic.
+    let server = fake_server(|_, mut stream| {
+        let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    });
+    let client = Client::new(&server, "x/y", &RegistryOptions::default()).unwrap();
+    let msg = client.manifest("latest").unwrap_err().to_string();
+    assert!(
+        msg.contains(&format!("https://{server}/v2/")) && msg.contains("--insecure"),
+        "{msg}"
+    );
 }

@@ -97,7 +97,7 @@ pub enum RegistryError {
         reason: &'static str,
     },
     /// The registry answered with an error status (other than a 401 the auth flow handles).
-    #[error("GET {url}: HTTP {status}{}", detail_suffix(detail))]
+    #[error("GET {url}: HTTP {status}{}{}", reason_phrase(*status), detail_suffix(detail))]
     Status {
         /// The URL asked.
         url: String,
@@ -168,6 +168,14 @@ pub enum RegistryError {
     },
 }
 
+fn reason_phrase(status: u16) -> String {
+    StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .map(|r| format!(" {r}"))
+        .unwrap_or_default()
+}
+
 fn detail_suffix(detail: &Option<String>) -> String {
     match detail {
         Some(d) => format!(": {d}"),
@@ -180,18 +188,39 @@ fn detail_suffix(detail: &Option<String>) -> String {
 enum AuthState {
     /// Nothing yet: requests go out anonymous.
     Anonymous,
-    /// `Basic <base64>`.
-    Basic(String),
-    /// A token from the token server.
-    Bearer(String),
+    /// `Basic <base64>`, for `user`.
+    Basic { encoded: String, user: String },
+    /// A token from the token server, issued to `user` (`None`: anonymous).
+    Bearer { token: String, user: Option<String> },
 }
 
 impl AuthState {
     fn header(&self) -> Option<String> {
         match self {
             AuthState::Anonymous => None,
-            AuthState::Basic(b) => Some(format!("Basic {b}")),
-            AuthState::Bearer(t) => Some(format!("Bearer {t}")),
+            AuthState::Basic { encoded, .. } => Some(format!("Basic {encoded}")),
+            AuthState::Bearer { token, .. } => Some(format!("Bearer {token}")),
+        }
+    }
+
+    /// What was sent and a hint, for the error message when the registry refused it.
+    fn describe(&self) -> (String, &'static str) {
+        match self {
+            AuthState::Anonymous => ("an anonymous request".into(), "credentials are needed"),
+            AuthState::Basic { user, .. } => (
+                format!("the password of {user:?}"),
+                "wrong user name or password?",
+            ),
+            AuthState::Bearer {
+                user: Some(user), ..
+            } => (
+                format!("a token issued to {user:?}"),
+                "no pull access to the repository, or it does not exist?",
+            ),
+            AuthState::Bearer { user: None, .. } => (
+                "an anonymous token".into(),
+                "no credentials given: use --creds USER:PASS or log in with docker/podman/skopeo",
+            ),
         }
     }
 }
@@ -389,11 +418,24 @@ impl Client {
                 return Err(status_error(url, response));
             }
             if authenticated_here {
+                // Bearer challenges say why: error="insufficient_scope" / "invalid_token".
+                let why = response
+                    .headers()
+                    .get_all("www-authenticate")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .flat_map(parse_challenges)
+                    .find_map(|c| c.param("error").map(str::to_string));
                 let detail = error_detail(response);
+                let detail = match (detail, why) {
+                    (Some(d), Some(w)) => Some(format!("{d} ({w})")),
+                    (d, w) => d.or(w),
+                };
+                let (what, hint) = state.describe();
                 return Err(RegistryError::Auth {
                     registry: self.registry.clone(),
                     reason: format!(
-                        "{url} still answers HTTP 401 after authenticating{}",
+                        "{url} refused {what} (HTTP 401{}); {hint}",
                         detail_suffix(&detail)
                     ),
                 });
@@ -448,8 +490,8 @@ impl Client {
             reason,
         };
         if let Some(bearer) = parsed.iter().find(|c| c.scheme == "bearer") {
-            let token = self.fetch_token(bearer)?;
-            return Ok(AuthState::Bearer(token));
+            let (token, user) = self.fetch_token(bearer)?;
+            return Ok(AuthState::Bearer { token, user });
         }
         if parsed.iter().any(|c| c.scheme == "basic") {
             let Some(creds) = self.credentials()? else {
@@ -460,7 +502,10 @@ impl Client {
                 )));
             };
             self.check_plain_http_credentials(&self.base)?;
-            return Ok(AuthState::Basic(basic(&creds)));
+            return Ok(AuthState::Basic {
+                encoded: basic(&creds),
+                user: creds.username,
+            });
         }
         Err(auth_err(if challenges.is_empty() {
             format!(
@@ -487,8 +532,12 @@ impl Client {
     }
 
     /// The Bearer flow: GET realm?service=..&scope=repository:<repo>:pull, with Basic credentials
-    /// when there are any, anonymous otherwise; the answer's `token` (or `access_token`).
-    fn fetch_token(&self, challenge: &Challenge) -> Result<String, RegistryError> {
+    /// when there are any, anonymous otherwise; the answer's `token` (or `access_token`) and the
+    /// user it was asked for.
+    fn fetch_token(
+        &self,
+        challenge: &Challenge,
+    ) -> Result<(String, Option<String>), RegistryError> {
         let auth_err = |reason: String| RegistryError::Auth {
             registry: self.registry.clone(),
             reason,
@@ -540,7 +589,7 @@ impl Client {
             .iter()
             .filter_map(|k| answer.get(*k).and_then(|v| v.as_str()))
             .find(|t| !t.is_empty())
-            .map(str::to_string)
+            .map(|t| (t.to_string(), creds.map(|c| c.username)))
             .ok_or_else(|| RegistryError::Protocol {
                 url: realm.to_string(),
                 reason: "token server answer has no \"token\" or \"access_token\"".into(),
@@ -619,10 +668,20 @@ fn transport_error(url: &str, e: ureq::Error, timeout: Duration) -> RegistryErro
             url: url.to_string(),
             reason: "host not found".into(),
         },
-        other => RegistryError::Transport {
-            url: url.to_string(),
-            reason: other.to_string(),
-        },
+        other => {
+            let mut reason = other.to_string();
+            let reason_lower = reason.to_ascii_lowercase();
+            let tls_failed = matches!(other, ureq::Error::Tls(_) | ureq::Error::Rustls(_))
+                || reason_lower.contains("corrupt message")
+                || reason_lower.contains("invalidcontenttype");
+            if url.starts_with("https://") && tls_failed {
+                reason.push_str(" (TLS failed: a plain-HTTP registry needs --insecure)");
+            }
+            RegistryError::Transport {
+                url: url.to_string(),
+                reason,
+            }
+        }
     }
 }
 
