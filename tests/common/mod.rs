@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod registry;
+
 /// How long one scan may take before the watchdog kills it and fails the test.
 pub const SCAN_TIMEOUT: Duration = Duration::from_secs(120);
 
