@@ -324,7 +324,11 @@ fn scan_image<'a>(
     let layers: Vec<_> = opened.into_iter().flatten().collect();
     let indexes: Vec<_> = layers.iter().map(|l| l.index.clone()).collect();
     let tree = crate::source::layers::squash(&indexes);
-    let digests: Vec<Arc<str>> = set.layers.iter().map(|l| Arc::from(l.digest.as_str())).collect();
+    let digests: Vec<Arc<str>> = set
+        .layers
+        .iter()
+        .map(|l| Arc::from(l.digest.as_str()))
+        .collect();
     let issues = tree.issues().iter().map(|issue| {
         let (path, target, what) = match issue {
             crate::source::layers::Issue::DanglingHardlink { path, target, .. } => {

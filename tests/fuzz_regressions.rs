@@ -83,7 +83,10 @@ fn repository_inputs(target: &str) -> Vec<(String, Vec<u8>)> {
             .into_iter()
             .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 4096))
             .collect(),
-        "manifest" => vec![images.join("oci/index.json"), images.join("multi/index.json")],
+        "manifest" => vec![
+            images.join("oci/index.json"),
+            images.join("multi/index.json"),
+        ],
         "jar" => [
             "opt/signtest/jar/three-signers.jar",
             "opt/signtest/jar/timestamped.jar",

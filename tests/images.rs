@@ -31,7 +31,12 @@ fn images() -> PathBuf {
 /// Runs `rootsift ARGS… -o json --cache-dir CACHE` and returns (exit code, document or Null, stderr).
 fn run_json(args: &[&str], cache: &Path, stdin: Option<&Path>) -> (i32, Value, String) {
     let mut all: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
-    all.extend(["-o".into(), "json".into(), "--cache-dir".into(), cache.into()]);
+    all.extend([
+        "-o".into(),
+        "json".into(),
+        "--cache-dir".into(),
+        cache.into(),
+    ]);
     let stdin = match stdin {
         Some(path) => Stdio::from(File::open(path).expect("stdin fixture")),
         None => Stdio::null(),
@@ -81,14 +86,29 @@ fn every_image_form_gives_the_squashed_trees_certificates() {
                 field(c, "layer").starts_with("sha256:"),
                 "{form}: finding without its layer: {c}"
             );
-            assert!(c.get("shadowed").is_none(), "{form}: shadowed without --all-layers");
+            assert!(
+                c.get("shadowed").is_none(),
+                "{form}: shadowed without --all-layers"
+            );
         }
     }
     // A `docker save` stream on stdin, read once as a stream.
-    let doc = scan_ok(&["scan", "-"], cache.path(), Some(&dir.join("test.docker.tar")));
-    assert_multiset_eq("docker-archive on stdin", &expected, &found_certificates(&doc));
+    let doc = scan_ok(
+        &["scan", "-"],
+        cache.path(),
+        Some(&dir.join("test.docker.tar")),
+    );
+    assert_multiset_eq(
+        "docker-archive on stdin",
+        &expected,
+        &found_certificates(&doc),
+    );
     // An OCI archive on stdin (what Docker 25+ writes).
-    let doc = scan_ok(&["scan", "-"], cache.path(), Some(&dir.join("test.oci.tar")));
+    let doc = scan_ok(
+        &["scan", "-"],
+        cache.path(),
+        Some(&dir.join("test.oci.tar")),
+    );
     assert_multiset_eq("oci-archive on stdin", &expected, &found_certificates(&doc));
 }
 
@@ -151,10 +171,22 @@ fn platforms_are_chosen_from_an_index_and_a_missing_one_is_named() {
         ("linux/arm64", "multi-expected-arm64.tsv"),
         ("linux/arm/v7", "multi-expected-arm-v7.tsv"),
     ] {
-        let doc = scan_ok(&["scan", "--platform", platform, &target], cache.path(), None);
-        assert_multiset_eq(platform, &read_multiset(&dir.join(file)), &found_certificates(&doc));
+        let doc = scan_ok(
+            &["scan", "--platform", platform, &target],
+            cache.path(),
+            None,
+        );
+        assert_multiset_eq(
+            platform,
+            &read_multiset(&dir.join(file)),
+            &found_certificates(&doc),
+        );
     }
-    let (code, _, stderr) = run_json(&["scan", "--platform", "linux/s390x", &target], cache.path(), None);
+    let (code, _, stderr) = run_json(
+        &["scan", "--platform", "linux/s390x", &target],
+        cache.path(),
+        None,
+    );
     assert_eq!(code, 2, "a missing platform is an error: {stderr}");
     assert!(
         stderr.contains("linux/s390x")
@@ -200,8 +232,14 @@ fn a_corrupt_layer_is_an_error_naming_it_and_nothing_is_scanned() {
     let cache = tempfile::tempdir().unwrap();
     let target = format!("oci:{}:test", layout.path().display());
     let (code, doc, stderr) = run_json(&["scan", &target], cache.path(), None);
-    assert_eq!(code, 2, "a layer that fails verification fails the image: {stderr}");
-    assert!(entries(&doc, "certificates").is_empty(), "nothing from a bad image is reported");
+    assert_eq!(
+        code, 2,
+        "a layer that fails verification fails the image: {stderr}"
+    );
+    assert!(
+        entries(&doc, "certificates").is_empty(),
+        "nothing from a bad image is reported"
+    );
     let errors = entries(&doc, "errors");
     assert!(
         errors.iter().any(|e| field(e, "error").contains(&digest)),
@@ -212,7 +250,10 @@ fn a_corrupt_layer_is_an_error_naming_it_and_nothing_is_scanned() {
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "tar"))
         .collect();
-    assert!(cached.len() <= 2, "only the good layers may be cached: {cached:?}");
+    assert!(
+        cached.len() <= 2,
+        "only the good layers may be cached: {cached:?}"
+    );
 
     // A truncated blob is an error too.
     let layout = copy_layout(&dir.join("oci"));
@@ -220,9 +261,17 @@ fn a_corrupt_layer_is_an_error_naming_it_and_nothing_is_scanned() {
     let data = std::fs::read(&blob).unwrap();
     std::fs::write(&blob, &data[..data.len() / 2]).unwrap();
     let target = format!("oci:{}:test", layout.path().display());
-    let (code, doc, _) = run_json(&["scan", &target], tempfile::tempdir().unwrap().path(), None);
+    let (code, doc, _) = run_json(
+        &["scan", &target],
+        tempfile::tempdir().unwrap().path(),
+        None,
+    );
     assert_eq!(code, 2);
-    assert!(entries(&doc, "errors").iter().any(|e| field(e, "error").contains(&digest)));
+    assert!(
+        entries(&doc, "errors")
+            .iter()
+            .any(|e| field(e, "error").contains(&digest))
+    );
 
     // A layer listed but missing is an error when the image is opened.
     let layout = copy_layout(&dir.join("oci"));
@@ -243,7 +292,10 @@ fn a_truncated_docker_archive_on_stdin_is_an_error() {
     let cache = tempfile::tempdir().unwrap();
     let (code, _, stderr) = run_json(&["scan", "-"], cache.path(), Some(cut.path()));
     assert_eq!(code, 2, "{stderr}");
-    assert!(!stderr.is_empty() && !stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !stderr.is_empty() && !stderr.contains("panicked"),
+        "{stderr}"
+    );
 }
 
 fn walk_files(dir: &Path) -> Vec<PathBuf> {
@@ -272,7 +324,11 @@ fn a_second_scan_reads_layers_from_the_cache() {
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "tar"))
         .collect();
-    assert_eq!(tars.len(), 3, "the three decompressed layers are cached: {tars:?}");
+    assert_eq!(
+        tars.len(),
+        3,
+        "the three decompressed layers are cached: {tars:?}"
+    );
     // The cache is keyed by diff_id (the uncompressed digest), as layers.tsv lists them.
     for row in read_tsv(&dir.join("layers.tsv")) {
         let hex = row[2].trim_start_matches("sha256:");
@@ -285,7 +341,11 @@ fn a_second_scan_reads_layers_from_the_cache() {
     let layout = copy_layout(&dir.join("oci-zstd"));
     let manifest_and_config: Vec<PathBuf> = walk_files(&layout.path().join("blobs"))
         .into_iter()
-        .filter(|p| std::fs::metadata(p).map(|m| m.len() < 4096).unwrap_or(false))
+        .filter(|p| {
+            std::fs::metadata(p)
+                .map(|m| m.len() < 4096)
+                .unwrap_or(false)
+        })
         .collect();
     for blob in walk_files(&layout.path().join("blobs")) {
         if !manifest_and_config.contains(&blob) {
@@ -316,7 +376,11 @@ fn inspect_validate_and_sigscan_accept_images() {
     let policy = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(policy.path(), "version: \"1\"\n").unwrap();
     let policy_path = policy.path().to_string_lossy().into_owned();
-    let (code, doc, stderr) = run_json(&["validate", "-c", &policy_path, &target], cache.path(), None);
+    let (code, doc, stderr) = run_json(
+        &["validate", "-c", &policy_path, &target],
+        cache.path(),
+        None,
+    );
     assert!(code == 0 || code == 1, "{stderr}");
     assert!(doc.is_object(), "validate printed JSON: {stderr}");
     let (code, doc, stderr) = run_json(&["sigscan", "fs", &target], cache.path(), None);
@@ -335,7 +399,149 @@ fn bad_image_names_are_clear_errors() {
     ] {
         let (code, _, stderr) = run_json(&["scan", arg], cache.path(), None);
         assert_eq!(code, 2, "{arg}: {stderr}");
-        assert!(stderr.contains(says), "{arg}: the error names {says}: {stderr}");
+        assert!(
+            stderr.contains(says),
+            "{arg}: the error names {says}: {stderr}"
+        );
         assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
+    }
+}
+
+mod registry_targets {
+    //! The same images pushed by skopeo to a real `docker-registry` on 127.0.0.1.
+
+    use super::common::registry::{RegistryAuth, TestRegistry};
+    use super::*;
+
+    fn pushed(auth: RegistryAuth) -> (TestRegistry, PathBuf) {
+        let dir = images();
+        let registry = TestRegistry::start(auth);
+        registry.push(
+            &format!("oci:{}:test", dir.join("oci").display()),
+            "rootsift/test:v1",
+        );
+        (registry, dir)
+    }
+
+    #[test]
+    fn a_registry_image_gives_the_same_findings_and_a_second_scan_fetches_no_blob() {
+        let (registry, dir) = pushed(RegistryAuth::None);
+        let cache = tempfile::tempdir().unwrap();
+        let target = format!("{}/rootsift/test:v1", registry.addr());
+        let before = registry.blob_gets();
+        let doc = scan_ok(&["scan", "--insecure", &target], cache.path(), None);
+        assert_multiset_eq(
+            "registry image",
+            &read_multiset(&dir.join("expected.tsv")),
+            &found_certificates(&doc),
+        );
+        let first = registry.blob_gets() - before;
+        assert_eq!(
+            first, 4,
+            "the config and three layers are fetched once each"
+        );
+        // docker:// spelling, second scan: everything comes from the cache.
+        let doc = scan_ok(
+            &["scan", "--insecure", &format!("docker://{target}")],
+            cache.path(),
+            None,
+        );
+        assert_multiset_eq(
+            "registry image, second scan",
+            &read_multiset(&dir.join("expected.tsv")),
+            &found_certificates(&doc),
+        );
+        assert_eq!(
+            registry.blob_gets() - before,
+            first,
+            "the second scan fetched a blob"
+        );
+        // Pinned by digest (skopeo pushes the layout's manifest bytes unchanged), with --all-layers.
+        let index: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("oci/index.json")).unwrap()).unwrap();
+        let manifest = index["manifests"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let pinned = format!("{}/rootsift/test@{manifest}", registry.addr());
+        let digest = read_tsv(&dir.join("layers.tsv"))[0][1].clone();
+        let doc = scan_ok(
+            &["scan", "--insecure", "--all-layers", &pinned],
+            cache.path(),
+            None,
+        );
+        assert!(
+            entries(&doc, "certificates")
+                .iter()
+                .any(|c| field(c, "layer") == digest && c["shadowed"] == Value::Bool(true)),
+            "--all-layers shows what layer 1 had and layer 3 deleted"
+        );
+    }
+
+    #[test]
+    fn multi_platform_indexes_from_a_registry() {
+        let dir = images();
+        let registry = TestRegistry::start(RegistryAuth::None);
+        registry.push_all(
+            &format!("oci:{}:multi", dir.join("multi").display()),
+            "rootsift/multi:m",
+        );
+        let cache = tempfile::tempdir().unwrap();
+        let target = format!("{}/rootsift/multi:m", registry.addr());
+        let doc = scan_ok(
+            &["scan", "--insecure", "--platform", "linux/arm64", &target],
+            cache.path(),
+            None,
+        );
+        assert_multiset_eq(
+            "arm64 from the registry",
+            &read_multiset(&dir.join("multi-expected-arm64.tsv")),
+            &found_certificates(&doc),
+        );
+        let (code, _, stderr) = run_json(
+            &["scan", "--insecure", "--platform", "windows/amd64", &target],
+            cache.path(),
+            None,
+        );
+        assert_eq!(code, 2);
+        assert!(stderr.contains("linux/arm/v7"), "{stderr}");
+    }
+
+    #[test]
+    fn htpasswd_and_token_registries_want_the_right_credentials() {
+        for auth in [
+            RegistryAuth::htpasswd("alice", "s3cret"),
+            RegistryAuth::token("carol", "t0ken"),
+        ] {
+            let creds = auth.creds().expect("credentials");
+            let (registry, dir) = pushed(auth);
+            let target = format!("{}/rootsift/test:v1", registry.addr());
+            let cache = tempfile::tempdir().unwrap();
+            let doc = scan_ok(
+                &["scan", "--insecure", "--creds", &creds, &target],
+                cache.path(),
+                None,
+            );
+            assert_multiset_eq(
+                "with credentials",
+                &read_multiset(&dir.join("expected.tsv")),
+                &found_certificates(&doc),
+            );
+            let user = creds.split(':').next().unwrap();
+            let (code, _, stderr) = run_json(
+                &[
+                    "scan",
+                    "--insecure",
+                    "--creds",
+                    &format!("{user}:wrong"),
+                    &target,
+                ],
+                tempfile::tempdir().unwrap().path(),
+                None,
+            );
+            assert_eq!(code, 2, "wrong credentials fail: {stderr}");
+            assert!(stderr.contains("authentication failed"), "{stderr}");
+            assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
+        }
     }
 }

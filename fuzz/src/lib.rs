@@ -513,7 +513,9 @@ pub fn layer(data: &[u8]) -> Counts {
     let mut files = 0;
     for (path, node) in tree.nodes() {
         if let Some(slash) = path.iter().rposition(|&b| b == b'/') {
-            let parent = tree.lookup(&path[..slash]).expect("a node without its parent");
+            let parent = tree
+                .lookup(&path[..slash])
+                .expect("a node without its parent");
             assert_eq!(parent.kind, Kind::Dir, "a node under a non-directory");
         }
         let name = path.rsplit(|&b| b == b'/').next().unwrap_or_default();
@@ -525,7 +527,9 @@ pub fn layer(data: &[u8]) -> Counts {
         if node.kind == Kind::File {
             files += 1;
             assert!(
-                node.offset.checked_add(node.size).is_some_and(|end| end <= data.len() as u64),
+                node.offset
+                    .checked_add(node.size)
+                    .is_some_and(|end| end <= data.len() as u64),
                 "file data outside the layer: offset {} size {}",
                 node.offset,
                 node.size
@@ -551,7 +555,10 @@ pub fn manifest(data: &[u8]) -> Counts {
     use rootsift::source::image::reference::parse_reference;
     let mut parsed = 0;
     let valid = |d: &Digest| {
-        assert!(Digest::parse(d.as_str()).is_ok(), "an invalid digest got through: {d}");
+        assert!(
+            Digest::parse(d.as_str()).is_ok(),
+            "an invalid digest got through: {d}"
+        );
     };
     if let Ok(document) = parse_document(data, None) {
         parsed += 1;
@@ -587,7 +594,10 @@ pub fn manifest(data: &[u8]) -> Counts {
     {
         let again = parse_reference(&reference.to_string())
             .unwrap_or_else(|e| panic!("{reference} does not parse back: {e}"));
-        assert_eq!(again, reference, "a reference changed when printed and parsed");
+        assert_eq!(
+            again, reference,
+            "a reference changed when printed and parsed"
+        );
         parsed += 1;
     }
     Counts {

@@ -1274,6 +1274,7 @@ R9I4LtD+gdwyah617jzV/OeBHRnDJELqYzmp\n\
             offset: 0,
             parser: Parser::Pem,
             cert: Arc::clone(cert),
+            layer: None,
         }
     }
 

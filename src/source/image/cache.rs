@@ -63,7 +63,13 @@ impl Cache {
 
     /// Opens (creating) the cache at `dir`.
     pub fn open(dir: &Path, max_bytes: u64) -> io::Result<Cache> {
-        for sub in ["layers/sha256", "layers/sha512", "blobs/sha256", "blobs/sha512", "tmp"] {
+        for sub in [
+            "layers/sha256",
+            "layers/sha512",
+            "blobs/sha256",
+            "blobs/sha512",
+            "tmp",
+        ] {
             fs::create_dir_all(dir.join(sub)).map_err(|e| {
                 io::Error::new(e.kind(), format!("cache directory {}: {e}", dir.display()))
             })?;
@@ -197,7 +203,8 @@ mod tests {
                 entries: Vec::new(),
             };
             cache.store_layer(temp, &digest, &index).unwrap();
-            let old = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000 * (i as u64 + 1));
+            let old =
+                SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000 * (i as u64 + 1));
             File::options()
                 .append(true)
                 .open(digest_path(&dir.path().join("layers"), &digest, ".tar"))

@@ -229,7 +229,10 @@ impl Members<'_> {
         let missing = || ImageError::Missing(format!("layer {name} is not in the image"));
         match self {
             Members::Store(store) => Ok(Origin::Local(
-                store.get(name).map_err(io_error(name))?.ok_or_else(missing)?,
+                store
+                    .get(name)
+                    .map_err(io_error(name))?
+                    .ok_or_else(missing)?,
             )),
             Members::Imports(imports) => imports
                 .layers
@@ -270,9 +273,15 @@ fn verify(what: &str, expected: &Digest, data: &[u8]) -> Result<(), ImageError> 
 impl LayerSet {
     /// A layer set with no layers yet, its cache opened.
     fn empty(name: String, options: &ImageOptions) -> Result<LayerSet, ImageError> {
-        let dir = options.cache_dir.clone().or_else(Cache::default_dir).ok_or_else(|| {
-            ImageError::Missing("no cache directory: set --cache-dir, XDG_CACHE_HOME or HOME".into())
-        })?;
+        let dir = options
+            .cache_dir
+            .clone()
+            .or_else(Cache::default_dir)
+            .ok_or_else(|| {
+                ImageError::Missing(
+                    "no cache directory: set --cache-dir, XDG_CACHE_HOME or HOME".into(),
+                )
+            })?;
         Ok(LayerSet {
             name,
             layers: Vec::new(),
@@ -288,7 +297,8 @@ impl LayerSet {
     /// is read once, its layers going to the cache as they pass.
     pub fn open(image: &ImageRef, options: &ImageOptions) -> Result<LayerSet, ImageError> {
         let platform = options.platform.clone().unwrap_or_else(Platform::host);
-        let tar_store = |path: &PathBuf| Store::open_tar(path).map_err(io_error(path.display().to_string()));
+        let tar_store =
+            |path: &PathBuf| Store::open_tar(path).map_err(io_error(path.display().to_string()));
         let mut set;
         match image {
             ImageRef::Registry(reference) => {
@@ -302,7 +312,11 @@ impl LayerSet {
             }
             ImageRef::OciArchive { path, tag } => {
                 set = Self::empty(format!("oci-archive:{}", path.display()), options)?;
-                set.open_layout(&Members::Store(&tar_store(path)?), tag.as_deref(), &platform)?;
+                set.open_layout(
+                    &Members::Store(&tar_store(path)?),
+                    tag.as_deref(),
+                    &platform,
+                )?;
             }
             ImageRef::DockerArchive { path, name } => {
                 set = Self::empty(format!("docker-archive:{}", path.display()), options)?;
@@ -467,7 +481,9 @@ impl LayerSet {
                 }
             }
         }
-        Err(ImageError::Missing("image indexes nested too deeply".into()))
+        Err(ImageError::Missing(
+            "image indexes nested too deeply".into(),
+        ))
     }
 
     fn open_docker_archive(
@@ -518,7 +534,9 @@ impl LayerSet {
         for (n, entry) in entries.enumerate() {
             let entry = entry.map_err(io_error("reading the image stream"))?;
             if n >= super::store::MAX_MEMBERS {
-                return Err(ImageError::Missing("the image stream has too many members".into()));
+                return Err(ImageError::Missing(
+                    "the image stream has too many members".into(),
+                ));
             }
             let name = String::from_utf8_lossy(&entry.path_bytes())
                 .trim_start_matches("./")
@@ -603,10 +621,9 @@ impl LayerSet {
         let decompressed: Box<dyn Read> = match compression {
             Compression::None => Box::new(raw),
             Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(raw))),
-            Compression::Zstd => Box::new(
-                zstd::stream::read::Decoder::new(raw)
-                    .map_err(|e| format!("zstd: {e}"))?,
-            ),
+            Compression::Zstd => {
+                Box::new(zstd::stream::read::Decoder::new(raw).map_err(|e| format!("zstd: {e}"))?)
+            }
         };
         let temp = self.cache.temp_file().map_err(|e| format!("cache: {e}"))?;
         let tar_state = Rc::new(RefCell::new(Counted::new(
@@ -640,7 +657,9 @@ impl LayerSet {
         if let Some(want) = expected.0
             && raw_digest != *want
         {
-            return Err(format!("digest mismatch: expected {want}, got {raw_digest}"));
+            return Err(format!(
+                "digest mismatch: expected {want}, got {raw_digest}"
+            ));
         }
         let diff_id = tar_state.borrow().hasher.clone().finish();
         if let Some(want) = expected_diff_id
@@ -712,14 +731,21 @@ impl LayerSet {
                 if compression == Compression::None {
                     (region.clone(), self.index_in_place(region, i)?)
                 } else {
-                    let (_, _, data, index) =
-                        self.import(region.reader(), compression, i, expected, Some(&layer.diff_id))?;
+                    let (_, _, data, index) = self.import(
+                        region.reader(),
+                        compression,
+                        i,
+                        expected,
+                        Some(&layer.diff_id),
+                    )?;
                     (data, index)
                 }
             }
             Origin::Registry => {
                 let client = self.client.as_ref().ok_or("no registry client")?;
-                let blob = client.blob(layer.digest.as_str()).map_err(|e| e.to_string())?;
+                let blob = client
+                    .blob(layer.digest.as_str())
+                    .map_err(|e| e.to_string())?;
                 let compression = layer.compression.unwrap_or(Compression::Gzip);
                 let (_, _, data, index) =
                     self.import(blob, compression, i, expected, Some(&layer.diff_id))?;
@@ -746,7 +772,10 @@ impl LayerSet {
         if let Some(want) = layer.size
             && region.len != want
         {
-            return Err(format!("blob is {} bytes, its descriptor says {want}", region.len));
+            return Err(format!(
+                "blob is {} bytes, its descriptor says {want}",
+                region.len
+            ));
         }
         for want in [&layer.digest, &layer.diff_id] {
             if found != *want {
@@ -785,7 +814,10 @@ impl LayerSet {
 
     /// The squashed filesystem (opens every layer; the first failure is returned).
     pub fn tree(&self, threads: usize) -> Result<Tree, ImageError> {
-        let opened = self.open_all(threads).into_iter().collect::<Result<Vec<_>, _>>()?;
+        let opened = self
+            .open_all(threads)
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
         let indexes: Vec<LayerIndex> = opened.iter().map(|l| l.index.clone()).collect();
         Ok(layers::squash(&indexes))
     }

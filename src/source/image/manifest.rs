@@ -38,7 +38,9 @@ pub enum ManifestError {
     #[error("invalid or unsupported digest {0:?} (sha256 and sha512 are supported)")]
     BadDigest(String),
     /// The config lists a different number of layers than the manifest.
-    #[error("the config lists {config} layer digests (rootfs.diff_ids) but the manifest {manifest} layers")]
+    #[error(
+        "the config lists {config} layer digests (rootfs.diff_ids) but the manifest {manifest} layers"
+    )]
     LayerCountMismatch {
         /// Layers in the config.
         config: usize,
@@ -78,7 +80,10 @@ impl Digest {
     /// The SHA-256 digest of `data`.
     pub fn sha256_of(data: &[u8]) -> Digest {
         use sha2::Digest as _;
-        Digest(format!("sha256:{}", hex::encode(sha2::Sha256::digest(data))))
+        Digest(format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(data))
+        ))
     }
 
     /// `sha256` or `sha512`.
@@ -474,7 +479,11 @@ pub fn choose_archive_image<'a>(
             names()
         )),
         Some(name) => {
-            let full = if name.rsplit('/').next().is_some_and(|last| last.contains(':')) {
+            let full = if name
+                .rsplit('/')
+                .next()
+                .is_some_and(|last| last.contains(':'))
+            {
                 name.to_string()
             } else {
                 format!("{name}:latest")
@@ -487,7 +496,12 @@ pub fn choose_archive_image<'a>(
                         .flatten()
                         .any(|t| t == &full || t == name || t.ends_with(&format!("/{full}")))
                 })
-                .ok_or_else(|| format!("no image named {name} in the archive; it holds: {}", names()))
+                .ok_or_else(|| {
+                    format!(
+                        "no image named {name} in the archive; it holds: {}",
+                        names()
+                    )
+                })
         }
     }
 }
@@ -585,7 +599,10 @@ mod tests {
         let err = choose_platform(&entries, &Platform::parse("linux/s390x").unwrap())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("linux/s390x") && err.contains("linux/amd64, linux/arm/v7"), "{err}");
+        assert!(
+            err.contains("linux/s390x") && err.contains("linux/amd64, linux/arm/v7"),
+            "{err}"
+        );
         assert!(Platform::parse("linux").is_none());
         assert!(Platform::parse("linux/arm/v7/x").is_none());
     }
@@ -619,6 +636,8 @@ mod tests {
         let err = parse_document(br#"{"schemaVersion":1,"fsLayers":[]}"#, None).unwrap_err();
         assert!(err.to_string().contains("schema 1"));
         assert!(parse_document(b"[", None).is_err());
-        assert!(Compression::of_media_type("application/vnd.oci.image.layer.v1.tar+encrypted").is_err());
+        assert!(
+            Compression::of_media_type("application/vnd.oci.image.layer.v1.tar+encrypted").is_err()
+        );
     }
 }

@@ -118,7 +118,10 @@ impl ImageRef {
             "docker" => {
                 return Some(match rest.strip_prefix("//") {
                     Some(reference) => parse_reference(reference).map(ImageRef::Registry),
-                    None => Err(invalid(arg, "docker: references are written docker://HOST/REPO")),
+                    None => Err(invalid(
+                        arg,
+                        "docker: references are written docker://HOST/REPO",
+                    )),
                 });
             }
             "docker-archive" | "oci" | "oci-archive" if rest.is_empty() => return empty(),
@@ -220,11 +223,21 @@ mod tests {
     fn docker_hub_names_are_normalised() {
         assert_eq!(
             reference("alpine:3.20"),
-            ("docker.io".into(), "library/alpine".into(), Some("3.20".into()), None)
+            (
+                "docker.io".into(),
+                "library/alpine".into(),
+                Some("3.20".into()),
+                None
+            )
         );
         assert_eq!(
             reference("bitnami/nginx"),
-            ("docker.io".into(), "bitnami/nginx".into(), Some("latest".into()), None)
+            (
+                "docker.io".into(),
+                "bitnami/nginx".into(),
+                Some("latest".into()),
+                None
+            )
         );
     }
 
@@ -239,12 +252,23 @@ mod tests {
             reference("localhost/test:v1"),
             ("localhost".into(), "test".into(), Some("v1".into()), None)
         );
-        assert_eq!(parse_reference("quay.io/x/y:t").unwrap().to_string(), "quay.io/x/y:t");
+        assert_eq!(
+            parse_reference("quay.io/x/y:t").unwrap().to_string(),
+            "quay.io/x/y:t"
+        );
     }
 
     #[test]
     fn bad_references_are_refused() {
-        for bad in ["", "Alpine", "a//b", "a:", "a@sha256:12", "a:-x", "host:5000/"] {
+        for bad in [
+            "",
+            "Alpine",
+            "a//b",
+            "a:",
+            "a@sha256:12",
+            "a:-x",
+            "host:5000/",
+        ] {
             assert!(parse_reference(bad).is_err(), "{bad}");
         }
     }

@@ -158,7 +158,8 @@ impl Store {
             } else if (kind.is_symlink() || kind.is_hard_link())
                 && let Some(target) = entry.link_name_bytes()
             {
-                let target = link_target(&name, &String::from_utf8_lossy(&target), kind.is_symlink());
+                let target =
+                    link_target(&name, &String::from_utf8_lossy(&target), kind.is_symlink());
                 links.push((name, target));
             }
         }
@@ -260,14 +261,26 @@ mod tests {
 
     #[test]
     fn member_names_never_leave_the_store() {
-        assert_eq!(normalise("./blobs/sha256/ab").as_deref(), Some("blobs/sha256/ab"));
-        assert_eq!(normalise("/manifest.json").as_deref(), Some("manifest.json"));
+        assert_eq!(
+            normalise("./blobs/sha256/ab").as_deref(),
+            Some("blobs/sha256/ab")
+        );
+        assert_eq!(
+            normalise("/manifest.json").as_deref(),
+            Some("manifest.json")
+        );
         assert_eq!(normalise("../etc/passwd"), None);
         assert_eq!(normalise("a/../../b"), None);
         assert_eq!(normalise("./"), None);
-        assert_eq!(link_target("id/layer.tar", "../ab.tar", true).as_deref(), Some("ab.tar"));
+        assert_eq!(
+            link_target("id/layer.tar", "../ab.tar", true).as_deref(),
+            Some("ab.tar")
+        );
         assert_eq!(link_target("id/layer.tar", "../../ab.tar", true), None);
-        assert_eq!(link_target("id/layer.tar", "x/ab.tar", false).as_deref(), Some("x/ab.tar"));
+        assert_eq!(
+            link_target("id/layer.tar", "x/ab.tar", false).as_deref(),
+            Some("x/ab.tar")
+        );
     }
 
     #[test]
@@ -275,7 +288,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.tar");
         let mut builder = tar::Builder::new(File::create(&path).unwrap());
-        for (name, data) in [("./manifest.json", &b"[]"[..]), ("x/layer.tar", &[7u8; 1500][..])] {
+        for (name, data) in [
+            ("./manifest.json", &b"[]"[..]),
+            ("x/layer.tar", &[7u8; 1500][..]),
+        ] {
             let mut header = tar::Header::new_gnu();
             header.set_size(data.len() as u64);
             header.set_mode(0o644);
@@ -289,7 +305,15 @@ mod tests {
         let mut all = Vec::new();
         region.reader().read_to_end(&mut all).unwrap();
         assert_eq!(all, vec![7u8; 1500]);
-        assert_eq!(store.get("manifest.json").unwrap().unwrap().read_small(10).unwrap(), b"[]");
+        assert_eq!(
+            store
+                .get("manifest.json")
+                .unwrap()
+                .unwrap()
+                .read_small(10)
+                .unwrap(),
+            b"[]"
+        );
         assert!(store.get("../x/layer.tar").unwrap().is_none());
         assert_eq!(sniff(&path), Some(LocalImage::DockerArchive));
         assert_eq!(sniff(dir.path()), None);
