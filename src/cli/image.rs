@@ -14,7 +14,6 @@ use super::scan::parse_size;
 
 /// How images are found and read.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Images")]
 pub struct ImageArgs {
     /// The platform to take from a multi-platform image [default: this machine's, e.g. linux/amd64].
     #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_parser = parse_platform)]
@@ -25,7 +24,9 @@ pub struct ImageArgs {
     #[arg(long)]
     all_layers: bool,
 
-    /// Registry credentials, overriding the Docker config and REGISTRY_AUTH_FILE.
+    /// Registry credentials. Without them, the first file with an entry for the registry is used:
+    /// $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, $DOCKER_CONFIG/config.json or
+    /// ~/.docker/config.json (`auths`, `credHelpers`, `credsStore`); else anonymous.
     #[arg(long, value_name = "USER:PASS", value_parser = parse_creds)]
     creds: Option<(String, String)>,
 
