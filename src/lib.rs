@@ -7,6 +7,7 @@
 pub mod analyze;
 pub mod cert;
 pub mod detect;
+pub mod fuse;
 pub mod report;
 pub mod scan;
 pub mod sign;

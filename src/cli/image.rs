@@ -1,4 +1,4 @@
-//! The image arguments every scanning command takes: platform, registry access, cache.
+//! The image arguments every command that opens images takes: platform, registry access, cache.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,11 +18,6 @@ pub struct ImageArgs {
     /// The platform to take from a multi-platform image [default: this machine's, e.g. linux/amd64].
     #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_parser = parse_platform)]
     platform: Option<Platform>,
-
-    /// Also scan files that a later layer deleted or replaced (reported with their layer and
-    /// "shadowed": true).
-    #[arg(long)]
-    all_layers: bool,
 
     /// Registry credentials. Without them, the first file with an entry for the registry is used:
     /// $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, $DOCKER_CONFIG/config.json or
@@ -80,10 +75,5 @@ impl ImageArgs {
             },
             ..ImageOptions::default()
         }
-    }
-
-    /// Whether to scan what later layers hid.
-    pub fn all_layers(&self) -> bool {
-        self.all_layers
     }
 }

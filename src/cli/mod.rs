@@ -5,6 +5,7 @@
 
 mod image;
 mod inspect;
+mod mount;
 mod progress;
 mod scan;
 mod sigscan;
@@ -39,6 +40,8 @@ enum Command {
     /// Find code-signing signatures (SigScan's modes; `fs`: directories and files).
     #[command(subcommand)]
     Sigscan(sigscan::SigscanCommand),
+    /// Mount an image read-only (FUSE); its layers are fetched when first needed.
+    Mount(mount::MountArgs),
     /// Print the version.
     Version,
 }
@@ -64,6 +67,7 @@ pub fn run() -> i32 {
         Command::Inspect(args) => inspect::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Sigscan(command) => sigscan::run(command),
+        Command::Mount(args) => mount::run(args),
         Command::Version => {
             let mozilla = rootsift::analyze::mozilla::MozillaData::embedded();
             println!("rootsift {}", env!("CARGO_PKG_VERSION"));

@@ -51,6 +51,11 @@ pub struct SourceArgs {
     #[command(flatten)]
     images: super::image::ImageArgs,
 
+    /// In images, also scan files that a later layer deleted or replaced (reported with their
+    /// layer and "shadowed": true).
+    #[arg(long)]
+    all_layers: bool,
+
     /// Do not cross into other filesystems below a target directory.
     #[arg(long)]
     one_file_system: bool,
@@ -134,7 +139,7 @@ impl SourceArgs {
             one_file_system: self.one_file_system,
             threads: self.threads,
             no_mmap: self.no_mmap,
-            all_layers: self.images.all_layers(),
+            all_layers: self.all_layers,
             ..ScanOptions::default()
         };
         Some((targets, options))

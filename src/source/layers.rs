@@ -201,6 +201,24 @@ pub struct Entry {
     pub layer: usize,
     /// Byte offset of its data in the layer's uncompressed tar stream.
     pub offset: u64,
+    /// Owner, time and device numbers as the header records them.
+    #[serde(default)]
+    pub meta: Meta,
+}
+
+/// What a tar header records besides name, type, size and mode (shown by the mount).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Meta {
+    /// Owner's user id.
+    pub uid: u64,
+    /// Owner's group id.
+    pub gid: u64,
+    /// Modification time, seconds since the epoch.
+    pub mtime: u64,
+    /// Device major number (device nodes).
+    pub major: u32,
+    /// Device minor number (device nodes).
+    pub minor: u32,
 }
 
 /// Every entry of one layer, in tar order.
@@ -306,6 +324,14 @@ impl LayerIndex {
             let path = normalise(&raw_name, layer, limits)?;
             let header = item.header();
             let mode = header.mode().map_err(read_err)?;
+            // A malformed number in these fields costs the field, not the layer.
+            let meta = Meta {
+                uid: header.uid().unwrap_or(0),
+                gid: header.gid().unwrap_or(0),
+                mtime: header.mtime().unwrap_or(0),
+                major: header.device_major().ok().flatten().unwrap_or(0),
+                minor: header.device_minor().ok().flatten().unwrap_or(0),
+            };
             let size = item.size();
             let offset = item.raw_file_position();
             let link = |item: &tar::Entry<'_, R>| -> Result<Vec<u8>, LayerError> {
@@ -368,6 +394,7 @@ impl LayerIndex {
                 mode,
                 layer,
                 offset,
+                meta,
             });
         }
         Ok(LayerIndex { layer, entries })
@@ -391,6 +418,8 @@ pub struct Node {
     pub link: Option<Vec<u8>>,
     /// A directory no entry named, created because something lives under it.
     pub implicit: bool,
+    /// Owner, time and device numbers (zero for an implicit directory).
+    pub meta: Meta,
 }
 
 /// Something [`squash`] left out, with the reason.
@@ -462,6 +491,7 @@ impl Tree {
                 offset: 0,
                 link: None,
                 implicit: true,
+                meta: Meta::default(),
             });
         }
         self.nodes.get(path).cloned()
@@ -558,6 +588,7 @@ impl Tree {
                             offset: 0,
                             link: None,
                             implicit: true,
+                            meta: Meta::default(),
                         },
                     );
                 }
@@ -619,6 +650,7 @@ impl Tree {
                     offset: e.offset,
                     link: None,
                     implicit: false,
+                    meta: e.meta,
                 },
             };
             self.put(&e.path, node);
