@@ -545,3 +545,41 @@ mod registry_targets {
         }
     }
 }
+
+#[test]
+fn a_layer_verified_in_place_is_hashed_again_once_its_file_changes() {
+    let dir = images();
+    let copy = tempfile::tempdir().unwrap();
+    let archive = copy.path().join("test.docker.tar");
+    std::fs::copy(dir.join("test.docker.tar"), &archive).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let target = format!("docker-archive:{}", archive.display());
+    scan_ok(&["scan", &target], cache.path(), None);
+    let inplace: Vec<PathBuf> = walk_files(cache.path())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "inplace"))
+        .collect();
+    assert_eq!(
+        inplace.len(),
+        3,
+        "each uncompressed layer remembered as verified in place"
+    );
+    scan_ok(&["scan", &target], cache.path(), None);
+    // Change one byte of a certificate inside a layer: the stamp no longer matches, the layer
+    // is hashed again, and the mismatch is an error.
+    let mut data = std::fs::read(&archive).unwrap();
+    let at = data
+        .windows(27)
+        .position(|w| w == b"-----BEGIN CERTIFICATE-----")
+        .expect("a PEM certificate in the archive");
+    data[at + 40] ^= 0x01;
+    std::fs::write(&archive, &data).unwrap();
+    let (code, doc, stderr) = run_json(&["scan", &target], cache.path(), None);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        entries(&doc, "errors")
+            .iter()
+            .any(|e| field(e, "error").contains("digest mismatch")),
+        "{doc}"
+    );
+}

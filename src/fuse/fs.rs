@@ -41,6 +41,11 @@ pub struct ImageFs {
     set: Arc<LayerSet>,
     threads: usize,
     mounted: OnceLock<Mounted>,
+    /// The kernel opens files without asking (FUSE_NO_OPEN_SUPPORT): no open or release
+    /// round trip per file, and the page cache is kept.
+    no_open: bool,
+    /// The same for directories (FUSE_NO_OPENDIR_SUPPORT), whose listings are then cached.
+    no_opendir: bool,
 }
 
 fn log(message: std::fmt::Arguments<'_>) {
@@ -54,6 +59,8 @@ impl ImageFs {
             set,
             threads,
             mounted: OnceLock::new(),
+            no_open: false,
+            no_opendir: false,
         }
     }
 
@@ -119,9 +126,33 @@ impl ImageFs {
 
 impl Filesystem for ImageFs {
     fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
-        // Large sequential reads: let the kernel read ahead and ask for big chunks.
+        // Large sequential reads: let the kernel read ahead and ask for big chunks. Nothing
+        // changes under the mount, so link targets may stay in the page cache too.
         let _ = config.set_max_readahead(MAX_READ);
+        let _ = config.add_capabilities(fuser::InitFlags::FUSE_CACHE_SYMLINKS);
+        // Opening an immutable file needs no answer from us: where the kernel can open without
+        // asking, it keeps the page cache and sends neither open nor release.
+        self.no_open = config
+            .add_capabilities(fuser::InitFlags::FUSE_NO_OPEN_SUPPORT)
+            .is_ok();
+        self.no_opendir = config
+            .add_capabilities(fuser::InitFlags::FUSE_NO_OPENDIR_SUPPORT)
+            .is_ok();
         Ok(())
+    }
+
+    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        match self.mounted().view.get(ino.0).map(|i| &i.node.kind) {
+            // ENOSYS here means "open without asking from now on" (see `init`).
+            Some(Kind::Dir) if self.no_opendir => reply.error(Errno::ENOSYS),
+            // The listing never changes: the kernel may cache it and answer later readdirs.
+            Some(Kind::Dir) => reply.opened(
+                FileHandle(0),
+                FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE,
+            ),
+            Some(_) => reply.error(Errno::ENOTDIR),
+            None => reply.error(Errno::ENOENT),
+        }
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
@@ -158,8 +189,15 @@ impl Filesystem for ImageFs {
             return reply.error(Errno::EROFS);
         }
         match inode.node.kind {
-            // Immutable content: the page cache may keep it across opens.
-            Kind::File => reply.opened(FileHandle(0), FopenFlags::FOPEN_KEEP_CACHE),
+            // ENOSYS here means "open without asking from now on" (see `init`); reads of
+            // entries without data still fail in `read`.
+            Kind::File if self.no_open => reply.error(Errno::ENOSYS),
+            // Immutable content: the page cache may keep it across opens, and closing it needs
+            // no flush.
+            Kind::File => reply.opened(
+                FileHandle(0),
+                FopenFlags::FOPEN_KEEP_CACHE | FopenFlags::FOPEN_NOFLUSH,
+            ),
             Kind::Dir => reply.error(Errno::EISDIR),
             // Sparse and unknown entries have no contiguous data to serve; devices and FIFOs
             // are opened by the kernel itself, never here.

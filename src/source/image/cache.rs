@@ -7,6 +7,9 @@
 //! ```text
 //! layers/sha256/HEX.tar     a layer's uncompressed tar, keyed by its diff_id
 //! layers/sha256/HEX.index   its index (JSON of `LayerIndex`), written after the tar
+//! layers/sha256/HEX.inplace where an uncompressed local blob with that diff_id was verified in
+//!                           place (file identity, size, times, range): a later scan of the
+//!                           unchanged file reuses the index without hashing it again
 //! blobs/sha256/HEX          small verified blobs: configs, manifests fetched by digest
 //! tmp/                      files being written; renamed into place once verified
 //! ```
@@ -27,6 +30,37 @@ use crate::source::layers::LayerIndex;
 
 /// The default bound on cached layers: 20 GiB.
 pub const DEFAULT_MAX_BYTES: u64 = 20 << 30;
+
+/// The identity of a byte range in a local file, as verified: if any of it changes (the file is
+/// replaced, rewritten, touched), the range is hashed again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+    base: u64,
+    len: u64,
+}
+
+impl Stamp {
+    /// The stamp of `region` now.
+    pub fn of(region: &Region) -> io::Result<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = region.file.metadata()?;
+        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        Ok(Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+            base: region.base,
+            len: region.len,
+        })
+    }
+}
 
 /// The cache directory and its bound.
 #[derive(Debug, Clone)]
@@ -99,6 +133,47 @@ impl Cache {
         }
         touch(&data_path);
         Some((region, index))
+    }
+
+    /// The index of a local uncompressed layer already verified in place, if `stamp` still
+    /// matches what was verified.
+    pub fn verified_in_place(
+        &self,
+        diff_id: &Digest,
+        stamp: &Stamp,
+        layer: usize,
+    ) -> Option<LayerIndex> {
+        let dir = self.root.join("layers");
+        let seen: Stamp =
+            serde_json::from_slice(&fs::read(digest_path(&dir, diff_id, ".inplace")).ok()?).ok()?;
+        if seen != *stamp {
+            return None;
+        }
+        let text = fs::read(digest_path(&dir, diff_id, ".index")).ok()?;
+        let mut index: LayerIndex = serde_json::from_slice(&text).ok()?;
+        index.layer = layer;
+        index.entries.iter_mut().for_each(|e| e.layer = layer);
+        Some(index)
+    }
+
+    /// Records that the range `stamp` names was verified to have `diff_id`, with its index.
+    pub fn remember_in_place(
+        &self,
+        diff_id: &Digest,
+        stamp: &Stamp,
+        index: &LayerIndex,
+    ) -> io::Result<()> {
+        let dir = self.root.join("layers");
+        for (suffix, json) in [
+            (".index", serde_json::to_vec(index)),
+            (".inplace", serde_json::to_vec(stamp)),
+        ] {
+            let mut file = self.temp_file()?;
+            file.write_all(&json.map_err(io::Error::other)?)?;
+            file.persist(digest_path(&dir, diff_id, suffix))
+                .map_err(|e| e.error)?;
+        }
+        Ok(())
     }
 
     /// A new temporary file inside the cache (same file system as the entries).

@@ -729,7 +729,17 @@ impl LayerSet {
                     .compression
                     .unwrap_or_else(|| Compression::sniff(&head[..got]));
                 if compression == Compression::None {
-                    (region.clone(), self.index_in_place(region, i)?)
+                    let stamp = cache::Stamp::of(region).map_err(|e| e.to_string())?;
+                    let index = match self.cache.verified_in_place(&layer.diff_id, &stamp, i) {
+                        Some(index) => index,
+                        None => {
+                            let index = self.index_in_place(region, i)?;
+                            // Not remembered costs a hash next time, nothing else.
+                            let _ = self.cache.remember_in_place(&layer.diff_id, &stamp, &index);
+                            index
+                        }
+                    };
+                    (region.clone(), index)
                 } else {
                     let (_, _, data, index) = self.import(
                         region.reader(),
