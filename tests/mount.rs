@@ -402,4 +402,80 @@ mod from_a_registry {
             "each layer fetched once, on first need"
         );
     }
+
+    #[test]
+    fn a_layer_the_registry_cannot_serve_is_logged_and_the_mount_stays_up() {
+        let dir = images();
+        let registry = TestRegistry::start(RegistryAuth::None);
+        registry.push(
+            &format!("oci:{}:test", dir.join("oci").display()),
+            "rootsift/test:v1",
+        );
+        let image = format!("{}/rootsift/test:v1", registry.addr());
+        let mut mount = Mounted::start(&image, &["--insecure"]);
+        // Layer 2's blob disappears from the registry after the mount read the manifest.
+        let digest = read_tsv(&dir.join("layers.tsv"))[1][1].clone();
+        let hex = digest.trim_start_matches("sha256:");
+        let blob = registry
+            .dir()
+            .join("storage/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex);
+        fs::remove_dir_all(&blob).unwrap();
+        // Layers 1 and 3 are served; layer 2's file is missing; the mount is up.
+        let root = mount.path().to_path_buf();
+        assert_eq!(
+            fs::read(root.join("etc/ssl/certs/ec.pem")).unwrap(),
+            fs::read(dir.join("squashed/etc/ssl/certs/ec.pem")).unwrap()
+        );
+        assert!(root.join("opt/app/certs/new.pem").is_file());
+        assert!(
+            !root
+                .join("usr/local/share/ca-certificates/added.crt")
+                .exists()
+        );
+        assert!(is_mounted(&root));
+        // The log line names the layer.
+        Command::new("fusermount3")
+            .arg("-u")
+            .arg(&root)
+            .status()
+            .unwrap();
+        assert_eq!(mount.wait_exit(), 0);
+        let mut err = String::new();
+        use std::io::Read;
+        mount
+            .child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert!(
+            err.contains(&digest) && err.contains("missing from the mount"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_large_directory_lists_whole_across_readdir_calls() {
+    use common::registry::OciLayout;
+    let dir = tempfile::tempdir().unwrap();
+    let mut layout = OciLayout::new(dir.path());
+    let names: Vec<String> = (0..5000)
+        .map(|i| format!("big/file-{i:05}-{}", "x".repeat(40)))
+        .collect();
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"data"[..])).collect();
+    layout.add_image("big", &[&files]);
+    let mount = Mounted::start(&layout.reference("big"), &[]);
+    let mut listed: Vec<String> = fs::read_dir(mount.path().join("big"))
+        .unwrap()
+        .map(|e| format!("big/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed, names,
+        "every entry exactly once (many readdir calls, each resuming at its offset)"
+    );
 }
