@@ -87,6 +87,10 @@ pub enum ImageError {
     /// A blob the manifest names is not in the image.
     #[error("{0}")]
     Missing(String),
+    /// The image cannot be used as given (not an image stream, an ambiguous name, nesting or
+    /// size beyond the bounds, no cache directory).
+    #[error("{0}")]
+    Unusable(String),
     /// A blob whose content does not match its digest.
     #[error("{what}: digest mismatch: expected {expected}, got {found}")]
     DigestMismatch {
@@ -278,7 +282,7 @@ impl LayerSet {
             .clone()
             .or_else(Cache::default_dir)
             .ok_or_else(|| {
-                ImageError::Missing(
+                ImageError::Unusable(
                     "no cache directory: set --cache-dir, XDG_CACHE_HOME or HOME".into(),
                 )
             })?;
@@ -338,7 +342,7 @@ impl LayerSet {
             let platform = options.platform.clone().unwrap_or_else(Platform::host);
             set.open_layout(&members, None, &platform)?;
         } else {
-            return Err(ImageError::Missing(
+            return Err(ImageError::Unusable(
                 "the input is not a docker save stream: no manifest.json or index.json".into(),
             ));
         }
@@ -372,7 +376,7 @@ impl LayerSet {
                 {
                     Document::Manifest(m) => m,
                     Document::Index(_) => {
-                        return Err(ImageError::Missing(format!(
+                        return Err(ImageError::Unusable(format!(
                             "{reference}: nested image indexes are not supported"
                         )));
                     }
@@ -481,7 +485,7 @@ impl LayerSet {
                 }
             }
         }
-        Err(ImageError::Missing(
+        Err(ImageError::Unusable(
             "image indexes nested too deeply".into(),
         ))
     }
@@ -494,7 +498,7 @@ impl LayerSet {
         let images = manifest::parse_archive_manifest(&members.small("manifest.json")?)
             .map_err(manifest_error("manifest.json"))?;
         let image: &ArchiveImage =
-            manifest::choose_archive_image(&images, name).map_err(ImageError::Missing)?;
+            manifest::choose_archive_image(&images, name).map_err(ImageError::Unusable)?;
         let config = members.small(&image.config)?;
         // The config's name is its digest (`HEX.json` or `blobs/sha256/HEX`): check it when so.
         let stem = image.config.rsplit('/').next().unwrap_or("");
@@ -534,7 +538,7 @@ impl LayerSet {
         for (n, entry) in entries.enumerate() {
             let entry = entry.map_err(io_error("reading the image stream"))?;
             if n >= super::store::MAX_MEMBERS {
-                return Err(ImageError::Missing(
+                return Err(ImageError::Unusable(
                     "the image stream has too many members".into(),
                 ));
             }
@@ -565,7 +569,7 @@ impl LayerSet {
             {
                 small_total += size as usize;
                 if small_total > MAX_SMALL_TOTAL {
-                    return Err(ImageError::Missing(
+                    return Err(ImageError::Unusable(
                         "the image stream's metadata exceeds 64 MiB".into(),
                     ));
                 }
@@ -584,7 +588,7 @@ impl LayerSet {
             let layer = imports.layers.len();
             let (raw, diff_id, data, index) = self
                 .import(reader, compression, layer, (None, Some(size)), None)
-                .map_err(|detail| ImageError::Missing(format!("{name}: {detail}")))?;
+                .map_err(|detail| ImageError::Unusable(format!("{name}: {detail}")))?;
             imports.layers.insert(
                 name,
                 Arc::new(Imported {
