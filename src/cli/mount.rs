@@ -195,10 +195,16 @@ pub fn run(args: MountArgs) -> i32 {
     }) {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            error_line(format_args!(
-                "mounting at {}: {e}",
-                args.mountpoint.display()
-            ));
+            // SAFETY: geteuid has no preconditions.
+            let as_user = unsafe { libc::geteuid() } != 0;
+            let hint = if e.kind() == std::io::ErrorKind::PermissionDenied && as_user {
+                " (as a user, /dev/fuse must be readable and writable by you, as Debian ships \
+                 it (mode 0666), and fusermount3 installed; or mount as root)"
+            } else {
+                ""
+            };
+            let point = args.mountpoint.display();
+            error_line(format_args!("mounting at {point}: {e}{hint}"));
             EXIT_ERROR
         }
     }
