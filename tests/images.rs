@@ -583,3 +583,47 @@ fn a_layer_verified_in_place_is_hashed_again_once_its_file_changes() {
         "{doc}"
     );
 }
+
+#[test]
+fn tables_mark_shadowed_files_and_wide_shows_the_layer() {
+    let dir = images();
+    let cache = tempfile::tempdir().unwrap();
+    let target = format!("oci:{}:test", dir.join("oci").display());
+    let run = run_rootsift(
+        [
+            "scan",
+            "-o",
+            "wide",
+            "--all-layers",
+            "--cache-dir",
+            &cache.path().to_string_lossy(),
+            &target,
+        ],
+        SCAN_TIMEOUT,
+    );
+    assert!(run.status.success(), "{}", run.stderr_tail());
+    let text = String::from_utf8_lossy(&run.stdout);
+    let header = text.lines().next().unwrap();
+    assert!(header.contains("LAYER"), "{header}");
+    let shadowed = text.lines().filter(|l| l.contains(" (shadowed)")).count();
+    assert_eq!(shadowed, read_tsv(&dir.join("deleted.tsv")).len(), "{text}");
+    let first_layer = read_tsv(&dir.join("layers.tsv"))[0][1].clone();
+    let short = &first_layer["sha256:".len().."sha256:".len() + 12];
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("/etc/ssl/certs/gone.pem (shadowed)") && l.contains(short)),
+        "{text}"
+    );
+    // A directory has no layers: no LAYER column.
+    let run = run_rootsift(
+        [
+            "scan",
+            "-o",
+            "wide",
+            &dir.join("squashed").to_string_lossy(),
+        ],
+        SCAN_TIMEOUT,
+    );
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(!text.lines().next().unwrap().contains("LAYER"), "{text}");
+}

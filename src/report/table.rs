@@ -1,5 +1,7 @@
 //! `table` and `wide`: aligned columns for people, sorted by location. Certificates first (Paranoia's
-//! columns), then partials and errors, then one summary line.
+//! columns), then partials and errors, then one summary line. In images, a file a later layer
+//! hid (`--all-layers`) is marked `(shadowed)`, and `wide` adds the layer (its digest's first 12
+//! hex digits, as docker shows them).
 
 use std::io::{self, Write};
 
@@ -12,6 +14,8 @@ pub struct Table<'w> {
     out: Box<dyn Write + 'w>,
     wide: bool,
     certificates: Vec<Vec<String>>,
+    /// Whether some finding came from an image layer (`wide` then shows a LAYER column).
+    layers: bool,
     partials: Vec<Partial>,
     errors: Vec<FileError>,
 }
@@ -23,6 +27,7 @@ impl<'w> Table<'w> {
             out,
             wide,
             certificates: Vec::new(),
+            layers: false,
             partials: Vec::new(),
             errors: Vec::new(),
         }
@@ -36,8 +41,16 @@ impl Reporter for Table<'_> {
         if !also_at.is_empty() {
             location.push_str(&format!(" (+{} more)", also_at.len()));
         }
+        if f.layer.as_ref().is_some_and(|l| l.shadowed) {
+            location.push_str(" (shadowed)");
+        }
         let mut row = vec![location, f.parser.to_string(), c.subject.clone()];
         if self.wide {
+            let layer = f.layer.as_ref().map_or("", |l| &l.digest);
+            self.layers |= !layer.is_empty();
+            let short = layer
+                .split_once(':')
+                .map_or(layer, |(_, hex)| &hex[..hex.len().min(12)]);
             row.extend([
                 c.issuer.clone(),
                 c.serial.clone(),
@@ -46,6 +59,7 @@ impl Reporter for Table<'_> {
                 format!("{} {}", c.public_key_algorithm, c.public_key_bits),
                 c.signature_algorithm.clone(),
                 f.offset.to_string(),
+                short.to_string(),
             ]);
         } else {
             row.push(rfc3339(c.not_after));
@@ -63,8 +77,8 @@ impl Reporter for Table<'_> {
         Ok(())
     }
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
-        let header: &[&str] = if self.wide {
-            &[
+        let mut header: Vec<&str> = if self.wide {
+            vec![
                 "FILE LOCATION",
                 "PARSER",
                 "SUBJECT",
@@ -75,13 +89,22 @@ impl Reporter for Table<'_> {
                 "KEY",
                 "SIGNATURE",
                 "OFFSET",
+                "LAYER",
                 "SHA-256",
             ]
         } else {
-            &["FILE LOCATION", "PARSER", "SUBJECT", "NOT AFTER", "SHA-256"]
+            vec!["FILE LOCATION", "PARSER", "SUBJECT", "NOT AFTER", "SHA-256"]
         };
+        if self.wide && !self.layers {
+            // Not an image: no LAYER column.
+            let at = header.len() - 2;
+            header.remove(at);
+            for row in &mut self.certificates {
+                row.remove(at);
+            }
+        }
         self.certificates.sort();
-        write_columns(&mut self.out, header, &self.certificates)?;
+        write_columns(&mut self.out, &header, &self.certificates)?;
         if !self.partials.is_empty() {
             writeln!(self.out)?;
             write_partials(&mut self.out, &self.partials)?;
