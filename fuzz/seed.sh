@@ -10,7 +10,8 @@
 #   detector  all of the above
 #   policy    tests/policy_configs/*.yaml (Paranoia's examples, rootsift's extensions)
 #   ccadb     tests/fixtures/ccadb-removed-sample.csv (CCADB's removed-CA report shape)
-#   authenticode, kmod, jar   signed PE/EFI images, kernel modules, JARs (tests/fixtures/signed.sh)
+#   authenticode, kmod, jar   signed PE/EFI images, kernel modules (plain, .ko.xz, .ko.zst), JARs
+#             (tests/fixtures/signed.sh)
 #   cms       the PKCS#7 blocks of those JARs
 #   layer     uncompressed layer tars of the test images (tests/fixtures/images.sh)
 #   manifest  their manifests, indexes, configs, manifest.json and index.json, and image references
@@ -160,7 +161,7 @@ if [[ -d $signed ]]; then
         (( $(stat -c %s -- "$f") <= 1 << 20 )) || continue
         case $(hex_head "$f" 4) in
             4d5a*) t=authenticode ;;
-            7f454c46) t=kmod ;;
+            7f454c46 | fd377a58 | 28b52ffd) t=kmod ;;
             504b0304) t=jar ;;
             *) continue ;;
         esac

@@ -457,9 +457,10 @@ pub fn authenticode(data: &[u8]) -> Counts {
     signatures(data, sign::authenticode::scan)
 }
 
-/// A kernel module's appended signature.
+/// A kernel module's appended signature, plain or compressed (xz, zstd, gzip): through the
+/// dispatch, which peeks into compressed input and decompresses ELF relocatable objects.
 pub fn kmod(data: &[u8]) -> Counts {
-    signatures(data, sign::kmod::scan)
+    signatures(data, sign::scan)
 }
 
 /// JAR signers (zip, manifest, signature files, blocks).
