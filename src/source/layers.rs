@@ -291,6 +291,13 @@ fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
 }
 
 impl LayerIndex {
+    /// Re-numbers the index (and its entries) as layer `layer`: a cached index may sit at
+    /// another position in another image.
+    pub fn renumber(&mut self, layer: usize) {
+        self.layer = layer;
+        self.entries.iter_mut().for_each(|e| e.layer = layer);
+    }
+
     /// Indexes one layer's uncompressed tar stream, read once, front to back.
     pub fn build<R: Read>(
         layer: usize,

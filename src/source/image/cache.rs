@@ -121,18 +121,27 @@ impl Cache {
 
     /// A cached layer: its uncompressed tar and its index (re-numbered as layer `layer`).
     pub fn layer(&self, diff_id: &Digest, layer: usize) -> Option<(Region, LayerIndex)> {
-        let dir = self.root.join("layers");
-        let index_path = digest_path(&dir, diff_id, ".index");
-        let data_path = digest_path(&dir, diff_id, ".tar");
-        let text = fs::read(&index_path).ok()?;
-        let mut index: LayerIndex = serde_json::from_slice(&text).ok()?;
+        let data_path = digest_path(&self.root.join("layers"), diff_id, ".tar");
+        let index = self.index(diff_id, layer)?;
         let region = Region::whole(&data_path).ok()?;
-        index.layer = layer;
-        for entry in &mut index.entries {
-            entry.layer = layer;
-        }
         touch(&data_path);
         Some((region, index))
+    }
+
+    /// A layer's cached index, re-numbered as layer `layer`.
+    fn index(&self, diff_id: &Digest, layer: usize) -> Option<LayerIndex> {
+        let text = fs::read(digest_path(&self.root.join("layers"), diff_id, ".index")).ok()?;
+        let mut index: LayerIndex = serde_json::from_slice(&text).ok()?;
+        index.renumber(layer);
+        Some(index)
+    }
+
+    /// Writes `data` to a temporary file and moves it to `path` (never seen half-written).
+    fn put(&self, path: &Path, data: &[u8]) -> io::Result<()> {
+        let mut file = self.temp_file()?;
+        file.write_all(data)?;
+        file.persist(path).map_err(|e| e.error)?;
+        Ok(())
     }
 
     /// The index of a local uncompressed layer already verified in place, if `stamp` still
@@ -149,11 +158,7 @@ impl Cache {
         if seen != *stamp {
             return None;
         }
-        let text = fs::read(digest_path(&dir, diff_id, ".index")).ok()?;
-        let mut index: LayerIndex = serde_json::from_slice(&text).ok()?;
-        index.layer = layer;
-        index.entries.iter_mut().for_each(|e| e.layer = layer);
-        Some(index)
+        self.index(diff_id, layer)
     }
 
     /// Records that the range `stamp` names was verified to have `diff_id`, with its index.
@@ -168,10 +173,10 @@ impl Cache {
             (".index", serde_json::to_vec(index)),
             (".inplace", serde_json::to_vec(stamp)),
         ] {
-            let mut file = self.temp_file()?;
-            file.write_all(&json.map_err(io::Error::other)?)?;
-            file.persist(digest_path(&dir, diff_id, suffix))
-                .map_err(|e| e.error)?;
+            self.put(
+                &digest_path(&dir, diff_id, suffix),
+                &json.map_err(io::Error::other)?,
+            )?;
         }
         Ok(())
     }
@@ -191,13 +196,8 @@ impl Cache {
         let dir = self.root.join("layers");
         let data_path = digest_path(&dir, diff_id, ".tar");
         data.persist(&data_path).map_err(|e| e.error)?;
-        let mut index_file = self.temp_file()?;
-        serde_json::to_writer(io::BufWriter::new(index_file.as_file_mut()), index)
-            .map_err(io::Error::other)?;
-        index_file.as_file_mut().flush()?;
-        index_file
-            .persist(digest_path(&dir, diff_id, ".index"))
-            .map_err(|e| e.error)?;
+        let json = serde_json::to_vec(index).map_err(io::Error::other)?;
+        self.put(&digest_path(&dir, diff_id, ".index"), &json)?;
         Region::whole(&data_path)
     }
 
@@ -210,11 +210,7 @@ impl Cache {
 
     /// Keeps a verified small blob.
     pub fn store_blob(&self, digest: &Digest, data: &[u8]) -> io::Result<()> {
-        let mut file = self.temp_file()?;
-        file.write_all(data)?;
-        file.persist(digest_path(&self.root.join("blobs"), digest, ""))
-            .map_err(|e| e.error)?;
-        Ok(())
+        self.put(&digest_path(&self.root.join("blobs"), digest, ""), data)
     }
 
     /// Removes least recently used layers until the layers fit the bound, never one of `keep`.

@@ -722,8 +722,7 @@ impl LayerSet {
                     ));
                 }
                 let mut index = imported.index.clone();
-                index.layer = i;
-                index.entries.iter_mut().for_each(|e| e.layer = i);
+                index.renumber(i);
                 (imported.data.clone(), index)
             }
             Origin::Local(region) => {
