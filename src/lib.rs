@@ -8,6 +8,7 @@ pub mod analyze;
 pub mod cert;
 pub mod detect;
 pub mod fuse;
+pub mod parallel;
 pub mod report;
 pub mod scan;
 pub mod sign;

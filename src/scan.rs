@@ -376,34 +376,19 @@ fn scan_image<'a>(
         }
     }
     drop(w);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-        n => n,
-    };
-    std::thread::scope(|scope| {
-        for _ in 0..threads.min(jobs.len()).max(1) {
-            scope.spawn(|| {
-                let mut w = worker();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((location, layer, offset, size, shadowed)) = jobs.get(i) else {
-                        break;
-                    };
-                    let data = &layers[*layer].data;
-                    let of = LayerOf {
-                        digest: Arc::clone(&digests[*layer]),
-                        shadowed: *shadowed,
-                    };
-                    let input = Input::Region {
-                        file: &data.file,
-                        base: data.base + offset,
-                        len: *size,
-                    };
-                    w.scan(input, location, Some(&of));
-                }
-            });
-        }
+    crate::parallel::for_each(jobs.len(), options.threads, worker, |w, i| {
+        let (location, layer, offset, size, shadowed) = &jobs[i];
+        let data = &layers[*layer].data;
+        let of = LayerOf {
+            digest: Arc::clone(&digests[*layer]),
+            shadowed: *shadowed,
+        };
+        let input = Input::Region {
+            file: &data.file,
+            base: data.base + offset,
+            len: *size,
+        };
+        w.scan(input, location, Some(&of));
     });
 }
 

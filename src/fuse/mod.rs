@@ -85,7 +85,7 @@ pub fn serve(
     mounted: impl FnOnce(),
 ) -> io::Result<()> {
     let threads = match threads {
-        0 => std::thread::available_parallelism().map_or(4, |n| n.get().max(4)),
+        0 => crate::parallel::threads(0).max(4),
         n => n,
     };
     let mut config = Config::default();

@@ -800,26 +800,14 @@ impl LayerSet {
 
     /// Opens every layer, `threads` at a time (0: one per CPU). Errors are per layer.
     pub fn open_all(&self, threads: usize) -> Vec<Result<Arc<OpenLayer>, ImageError>> {
-        let threads = match threads {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-            n => n,
-        }
-        .min(self.layers.len())
-        .max(1);
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if i >= self.layers.len() {
-                            break;
-                        }
-                        let _ = self.layer(i);
-                    }
-                });
-            }
-        });
+        crate::parallel::for_each(
+            self.layers.len(),
+            threads,
+            || (),
+            |_, i| {
+                let _ = self.layer(i);
+            },
+        );
         let keep: Vec<Digest> = self.layers.iter().map(|l| l.diff_id.clone()).collect();
         self.cache.evict(&keep);
         (0..self.layers.len()).map(|i| self.layer(i)).collect()
