@@ -6,10 +6,12 @@
 //!   decides that a bare argument is a reference only when it is not an existing path.
 //! - `-`: a `docker save` stream on standard input.
 //!
-//! Docker references follow the distribution `reference` grammar's rules for the parts that
-//! matter here: the first component is a registry host when it contains `.` or `:` or is
-//! `localhost`; otherwise the image is on Docker Hub (`docker.io`), where a one-component name
-//! lives under `library/`. Without tag and digest the tag is `latest`.
+//! Docker references follow distribution's `reference` grammar (and Docker's normalisation): the
+//! first component is a registry host when it contains `.` or `:`, is `localhost` or has an
+//! uppercase letter, and then must be a DNS name or IP address with an optional port; otherwise
+//! the image is on Docker Hub (`docker.io`), where a one-component name lives under `library/`.
+//! The name as printed is at most 255 characters. Without tag and digest the tag is `latest`.
+//! The registry client checks names with the same functions.
 
 use std::path::PathBuf;
 
@@ -142,24 +144,115 @@ impl ImageRef {
     }
 }
 
-fn is_host(component: &str) -> bool {
-    component.contains('.') || component.contains(':') || component == "localhost"
+/// The longest name (registry host and repository path, as printed: `docker.io/library/alpine`)
+/// that distribution's reference grammar accepts.
+pub const NAME_MAX: usize = 255;
+
+/// The longest tag the grammar accepts.
+pub const TAG_MAX: usize = 128;
+
+/// Whether `host` is a registry host as the grammar writes it: a DNS name or IPv4 address
+/// (labels of letters, digits and inner `-`, joined by `.`), or an IPv6 address in brackets,
+/// each with an optional `:PORT`.
+pub fn valid_host(host: &str) -> bool {
+    let (name, port) = if let Some(bracketed) = host.strip_prefix('[') {
+        let Some((v6, rest)) = bracketed.split_once(']') else {
+            return false;
+        };
+        if v6.parse::<std::net::Ipv6Addr>().is_err() {
+            return false;
+        }
+        match rest {
+            "" => return true,
+            _ => match rest.strip_prefix(':') {
+                Some(port) => ("", Some(port)),
+                None => return false,
+            },
+        }
+    } else {
+        match host.split_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        }
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let label_ok = |label: &str| {
+        let b = label.as_bytes();
+        !b.is_empty()
+            && b.len() <= 63
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-'
+    };
+    let name_ok = host.starts_with('[') || (name.len() <= 253 && name.split('.').all(label_ok));
+    port_ok && name_ok
 }
 
-fn valid_component(c: &str) -> bool {
-    // The grammar's path component: lowercase alphanumerics separated by `.`, `_`, `__` or `-`s.
-    !c.is_empty()
-        && c.bytes()
-            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'))
-        && c.as_bytes()[0].is_ascii_alphanumeric()
-        && c.as_bytes()[c.len() - 1].is_ascii_alphanumeric()
+/// Whether `component` is one path component of a repository: lowercase alphanumerics, joined by
+/// one `.`, one `_`, `__`, or any number of `-`.
+fn valid_component(component: &str) -> bool {
+    let b = component.as_bytes();
+    let mut i = 0;
+    loop {
+        let run = b[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            .count();
+        if run == 0 {
+            return false;
+        }
+        i += run;
+        if i == b.len() {
+            return true;
+        }
+        let sep = match b[i] {
+            b'.' => 1,
+            b'_' if b.get(i + 1) == Some(&b'_') => 2,
+            b'_' => 1,
+            b'-' => b[i..].iter().take_while(|&&c| c == b'-').count(),
+            _ => return false,
+        };
+        i += sep;
+        if i == b.len() {
+            return false;
+        }
+    }
+}
+
+/// Whether `path` is a repository path (`library/alpine`): components separated by `/`.
+pub fn valid_repository(path: &str) -> bool {
+    !path.is_empty() && path.len() <= NAME_MAX && path.split('/').all(valid_component)
+}
+
+/// Whether `tag` is a tag: a word character, then up to 127 word characters, `.` or `-`.
+pub fn valid_tag(tag: &str) -> bool {
+    let b = tag.as_bytes();
+    let word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+    !b.is_empty()
+        && b.len() <= TAG_MAX
+        && word(&b[0])
+        && b.iter().all(|c| word(c) || matches!(c, b'.' | b'-'))
+}
+
+/// Whether the first component of a name is a registry host, as Docker decides it: it contains a
+/// `.` or a `:`, is `localhost`, or has an uppercase letter (which a repository cannot).
+fn names_a_host(first: &str) -> bool {
+    first.contains(['.', ':'])
+        || first == "localhost"
+        || first.bytes().any(|b| b.is_ascii_uppercase())
 }
 
 /// Parses a Docker reference (`alpine`, `alpine:3.20`, `quay.io/org/app@sha256:…`,
-/// `127.0.0.1:5000/test:v1`).
+/// `127.0.0.1:5000/test:v1`) by distribution's reference grammar: `[HOST[:PORT]/]PATH[:TAG][@DIGEST]`,
+/// the name (host and path, as printed) at most [`NAME_MAX`] characters.
 pub fn parse_reference(text: &str) -> Result<Reference, ReferenceError> {
-    if text.is_empty() || text.len() > 512 {
-        return Err(invalid(text, "a reference is 1 to 512 characters"));
+    if text.is_empty() {
+        return Err(invalid(text, "an empty reference"));
+    }
+    // Longer than any name, tag and digest together: refused before any other work.
+    if text.len() > NAME_MAX + 1 + TAG_MAX + 1 + 7 + 128 {
+        return Err(invalid(text, "too long to be an image reference"));
     }
     let (rest, digest) = match text.split_once('@') {
         Some((rest, digest)) => {
@@ -168,29 +261,38 @@ pub fn parse_reference(text: &str) -> Result<Reference, ReferenceError> {
         }
         None => (text, None),
     };
-    let (registry, path) = match rest.split_once('/') {
-        Some((first, path)) if is_host(first) => (first.to_string(), path),
-        _ => ("docker.io".to_string(), rest),
+    let (name, tag) = match rest.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, Some(tag.to_string())),
+        _ => (rest, None),
     };
-    let (path, tag) = match path.rsplit_once(':') {
-        Some((path, tag)) if !tag.contains('/') => (path, Some(tag.to_string())),
-        _ => (path, None),
-    };
-    if let Some(tag) = &tag {
-        let ok = !tag.is_empty()
-            && tag.len() <= 128
-            && tag
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-            && !tag.starts_with(['.', '-']);
-        if !ok {
-            return Err(invalid(text, format!("invalid tag {tag:?}")));
-        }
+    if let Some(tag) = &tag
+        && !valid_tag(tag)
+    {
+        return Err(invalid(
+            text,
+            format!(
+                "invalid tag {tag:?} (a tag is up to 128 letters, digits, _, . and -, not starting with . or -)"
+            ),
+        ));
     }
+    let (registry, path) = match name.split_once('/') {
+        Some((first, path)) if names_a_host(first) => {
+            if !valid_host(first) {
+                return Err(invalid(
+                    text,
+                    format!(
+                        "invalid registry host {first:?} (a DNS name or IP address, with an optional :PORT)"
+                    ),
+                ));
+            }
+            (first.to_string(), path)
+        }
+        _ => ("docker.io".to_string(), name),
+    };
     if !path.split('/').all(valid_component) {
         return Err(invalid(
             text,
-            "a repository is lowercase letters, digits and separators (. _ -) between slashes",
+            "a repository is lowercase letters and digits, joined by . _ __ or -, between slashes",
         ));
     }
     let repository = if registry == "docker.io" && !path.contains('/') {
@@ -198,6 +300,12 @@ pub fn parse_reference(text: &str) -> Result<Reference, ReferenceError> {
     } else {
         path.to_string()
     };
+    if registry.len() + 1 + repository.len() > NAME_MAX {
+        return Err(invalid(
+            text,
+            format!("the name {registry}/{repository} is longer than {NAME_MAX} characters"),
+        ));
+    }
     let tag = match (&tag, &digest) {
         (None, None) => Some("latest".to_string()),
         _ => tag,
@@ -268,9 +376,55 @@ mod tests {
             "a@sha256:12",
             "a:-x",
             "host:5000/",
+            // Separators: one `.`, one or two `_`, any number of `-`, never at an end.
+            "a..b",
+            "a___b",
+            "a._b",
+            "a-",
+            "_a",
+            // A first component that names a host must be one.
+            "{\"manifests\":[x/y",
+            "h_x.io/a",
+            "-h.io/a",
+            "h.io:/a",
+            "h.io:123456/a",
+            "[::1/a",
+            "[zz::1]:5000/a",
         ] {
             assert!(parse_reference(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_grammar_takes_what_distribution_takes() {
+        for good in [
+            "a__b",
+            "a---b",
+            "a.b_c-d",
+            "registry.example:5000/a/b.c/d__e:V1.0_rc-1",
+            "[::1]:5000/a",
+            "[fe80::1]/a:t",
+            "LOCALHOST/a",
+            "Registry.Example/a",
+        ] {
+            assert!(parse_reference(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn the_length_limit_is_on_the_name_as_printed() {
+        // 255 characters of name, as distribution's NameTotalLengthMax, and a tag on top.
+        let longest = format!("h.x/{}", "a".repeat(NAME_MAX - 4));
+        let r = parse_reference(&longest).unwrap();
+        assert_eq!(r.to_string(), format!("{longest}:latest"));
+        assert_eq!(parse_reference(&r.to_string()).unwrap(), r);
+        let too_long = format!("h.x/{}", "a".repeat(NAME_MAX - 3));
+        assert!(parse_reference(&too_long).is_err());
+        // Normalised names count: `docker.io/library/` is part of the name.
+        let hub = "a".repeat(NAME_MAX - "docker.io/library/".len() + 1);
+        assert!(parse_reference(&hub).is_err());
+        // The fuzzer's input: 508 characters after `h.x/` once parsed, then failed to parse back.
+        assert!(parse_reference(&format!("h.x/{}", "a".repeat(508))).is_err());
     }
 
     #[test]

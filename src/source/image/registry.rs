@@ -18,6 +18,7 @@ use ureq::ResponseExt as _;
 use ureq::http::{Response, StatusCode};
 
 use super::auth::{self, AuthError};
+use super::reference;
 
 /// Largest manifest or index accepted (the distribution spec's recommended limit).
 pub const MANIFEST_LIMIT: u64 = 4 << 20;
@@ -85,7 +86,7 @@ pub struct Fetched {
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     /// The registry name, repository or reference cannot be used in a URL.
-    #[error("invalid {what} {value:?} for registry {registry}: {reason}")]
+    #[error("invalid {what} {value:?}{}: {reason}", for_registry(what, registry))]
     Invalid {
         /// The registry.
         registry: String,
@@ -166,6 +167,15 @@ pub enum RegistryError {
         /// What was wrong.
         reason: String,
     },
+}
+
+/// ` for registry HOST`, unless the value is the registry itself.
+fn for_registry(what: &str, registry: &str) -> String {
+    if what.starts_with("registry") {
+        String::new()
+    } else {
+        format!(" for registry {registry}")
+    }
 }
 
 fn reason_phrase(status: u16) -> String {
@@ -265,18 +275,18 @@ impl Client {
             value: value.to_string(),
             reason,
         };
-        let host_ok = !registry.is_empty()
-            && registry.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
-            });
-        if !host_ok {
-            return Err(invalid("registry", registry, "expected host or host:port"));
+        if !reference::valid_host(registry) {
+            return Err(invalid(
+                "registry host",
+                registry,
+                "expected a DNS name or IP address with an optional :PORT",
+            ));
         }
-        if !valid_repository(repository) {
+        if !reference::valid_repository(repository) {
             return Err(invalid(
                 "repository",
                 repository,
-                "expected lowercase path components [a-z0-9._-] separated by '/'",
+                "expected lowercase alphanumerics joined by . _ __ or -, between slashes",
             ));
         }
         let host = match registry {
@@ -330,7 +340,7 @@ impl Client {
     /// `GET /v2/<repo>/manifests/<reference>` (a tag or a digest), accepting OCI manifests and
     /// indexes and Docker schema 2 manifests and manifest lists. At most [`MANIFEST_LIMIT`] bytes.
     pub fn manifest(&self, reference: &str) -> Result<Fetched, RegistryError> {
-        if !valid_tag(reference) && !valid_digest(reference) {
+        if !reference::valid_tag(reference) && !valid_digest(reference) {
             return Err(RegistryError::Invalid {
                 registry: self.registry.clone(),
                 what: "reference",
@@ -924,29 +934,6 @@ fn parse_challenges(header: &str) -> Vec<Challenge> {
 }
 
 /// A repository name: lowercase path components separated by single slashes.
-fn valid_repository(repo: &str) -> bool {
-    !repo.is_empty()
-        && repo.len() <= 255
-        && repo.split('/').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-                && part.as_bytes()[0].is_ascii_alphanumeric()
-        })
-}
-
-/// A tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
-fn valid_tag(tag: &str) -> bool {
-    let bytes = tag.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 128
-        && (bytes[0].is_ascii_alphanumeric() || bytes[0] == b'_')
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(b))
-}
-
 /// A digest: `algorithm:encoded` with the OCI grammar's characters.
 fn valid_digest(digest: &str) -> bool {
     let Some((algorithm, encoded)) = digest.split_once(':') else {
@@ -1041,6 +1028,7 @@ mod tests {
 
     #[test]
     fn names() {
+        use reference::{valid_repository, valid_tag};
         assert!(valid_repository("library/alpine"));
         assert!(valid_repository("a/b-c/d_e.f"));
         assert!(!valid_repository("Library/alpine"));
@@ -1058,7 +1046,11 @@ mod tests {
         assert!(!valid_digest("sha256"));
         let opts = RegistryOptions::default();
         assert!(Client::new("quay.io/x", "a", &opts).is_err());
-        assert!(Client::new("", "a", &opts).is_err());
+        let empty = Client::new("", "a", &opts).err().unwrap().to_string();
+        assert_eq!(
+            empty,
+            "invalid registry host \"\": expected a DNS name or IP address with an optional :PORT"
+        );
         let c = Client::new("docker.io", "library/alpine", &opts).unwrap();
         assert_eq!(c.base, "https://registry-1.docker.io");
         let c = Client::new(
