@@ -1,5 +1,6 @@
 //! Judging what a scan found: the inspect checks ([`checks`]), the embedded history of Mozilla's
-//! root store ([`mozilla`]) and Paranoia-compatible policies ([`policy`]).
+//! root store ([`mozilla`]) and Paranoia-compatible policies ([`policy`], with positions in them as
+//! editors count lines: [`text_position`]).
 //!
 //! Everything here is a pure function of certificates, the clock it is given and the Mozilla data;
 //! nothing reads the filesystem or the network (the CLI reads `--mozilla-data` and policy files and
@@ -8,6 +9,7 @@
 pub mod checks;
 pub mod mozilla;
 pub mod policy;
+pub mod text_position;
 
 use std::sync::Arc;
 

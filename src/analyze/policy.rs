@@ -66,7 +66,8 @@
 //! entry off), a key given twice, a fingerprint that is not hex of the right length, a regular
 //! expression that does not compile, an entry with no condition (it would match everything), more
 //! than one YAML document, or text that is not YAML. Each gives one [`PolicyError`] with the line
-//! and column of the offending key, value or entry; none panics. A policy that is read but not met
+//! and column of the offending key, value or entry (lines counted as editors count them: see
+//! [`super::text_position`]); none panics. A policy that is read but not met
 //! is no error: [`Policy::evaluate`] returns a [`Verdict`].
 
 use std::cell::{Cell, OnceCell};
@@ -78,6 +79,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::mozilla::{MozillaData, MozillaStatus};
+use super::text_position::{Lines, editor_lines};
 use crate::cert::Certificate;
 use crate::scan::Finding;
 
@@ -110,7 +112,8 @@ pub enum PolicyErrorKind {
 pub struct PolicyError {
     /// What kind of problem.
     pub kind: PolicyErrorKind,
-    /// The line of the offending key or value (1-based).
+    /// The line of the offending key or value (1-based; lines end at LF, CR LF or CR, as in an
+    /// editor, not at U+0085, U+2028 or U+2029).
     pub line: usize,
     /// Its column (1-based, in characters).
     pub column: usize,
@@ -435,7 +438,12 @@ impl Policy {
                     Ok(_) => ctx.policy_error(&error, text),
                 }
             })?;
-        let [allow, forbid, require] = lists;
+        let [mut allow, mut forbid, mut require] = lists;
+        // Entries were placed by libyaml's lines; give them the lines an editor shows.
+        let lines = Lines::new(text);
+        for entry in allow.iter_mut().chain(&mut forbid).chain(&mut require) {
+            entry.line = lines.line(entry.line);
+        }
         Ok(Policy {
             allow_index: Index::new(&allow),
             forbid_index: Index::new(&forbid),
@@ -585,7 +593,7 @@ impl Ctx {
                 if let Some(start) = message.find(&at) {
                     message.replace_range(start..start + at.len(), "");
                 }
-                end_of_text(text, location.line(), location.column())
+                Lines::new(text).position(location.line(), location.column())
             }
             // yaml_serde places neither "more than one document" nor its alias-expansion limit.
             None if message.starts_with("deserializing from YAML containing more than one") => {
@@ -603,32 +611,6 @@ impl Ctx {
     }
 }
 
-/// `(line, column)`, unless it is past the end of `text`: libyaml places an error at the end of
-/// input on the line after the last when the text does not end with a line break; that is the end
-/// of the last line.
-fn end_of_text(text: &str, line: usize, column: usize) -> (usize, usize) {
-    let mut lines = 1;
-    let mut last = 0;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        // libyaml's line breaks: LF, CR, CR LF, NEL, LS and PS.
-        if c == '\r' && chars.peek() == Some(&'\n') {
-            continue;
-        }
-        if matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}') {
-            lines += 1;
-            last = 0;
-        } else {
-            last += 1;
-        }
-    }
-    if line > lines {
-        (lines, last + 1)
-    } else {
-        (line, column)
-    }
-}
-
 /// The line (1-based) of the document marker (`---` or `...`) that ends the first YAML document
 /// of `text`, if there is one after some content.
 fn second_document_line(text: &str) -> Option<usize> {
@@ -637,7 +619,7 @@ fn second_document_line(text: &str) -> Option<usize> {
             .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']))
     };
     let mut content = false;
-    for (i, line) in text.lines().enumerate() {
+    for (i, line) in editor_lines(text).enumerate() {
         if is_marker(line, "---") || is_marker(line, "...") {
             if content {
                 return Some(i + 1);
