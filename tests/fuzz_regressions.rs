@@ -196,11 +196,7 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn target_fn(target: &str) -> Target {
-    fuzz_targets::TARGETS
-        .iter()
-        .find(|(name, _)| *name == target)
-        .map(|&(_, f)| f)
-        .unwrap_or_else(|| panic!("no fuzz target named {target}"))
+    fuzz_targets::target(target).unwrap_or_else(|| panic!("no fuzz target named {target}"))
 }
 
 /// Runs one input, turning a panic into a message naming the input.
@@ -226,13 +222,16 @@ fn replay(target: &str) {
     let mut replayed = 0usize;
     let mut from_files = [0usize; 2];
 
-    for (i, dir) in [
-        fuzz_dir.join("regressions").join(target),
-        fuzz_dir.join("corpus").join(target),
-    ]
-    .iter()
-    .enumerate()
-    {
+    // Every target has its regressions folder (kept by a .gitkeep when empty): a missing one
+    // means a renamed target or a lost folder, and replaying nothing would pass unnoticed.
+    let regressions = fuzz_dir.join("regressions").join(target);
+    assert!(
+        regressions.is_dir(),
+        "{}: missing; every fuzz target has a regressions folder",
+        regressions.display()
+    );
+    let corpus = fuzz_dir.join("corpus").join(target);
+    for (i, dir) in [regressions, corpus].iter().enumerate() {
         for path in files_in(dir) {
             let data =
                 std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
@@ -398,11 +397,15 @@ fn every_target_is_replayed() {
             "manifest"
         ]
     );
-    let targets = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/fuzz_targets");
-    for name in names {
-        assert!(
-            targets.join(format!("{name}.rs")).is_file(),
-            "fuzz/fuzz_targets/{name}.rs is missing"
-        );
+    for name in &names {
+        assert!(fuzz_targets::target(name).is_some(), "{name}");
     }
+    // smoke.sh fuzzes the same list.
+    let smoke =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/smoke.sh"))
+            .unwrap();
+    assert!(
+        smoke.contains(&format!("all_targets=({})", names.join(" "))),
+        "fuzz/smoke.sh does not fuzz exactly {names:?}"
+    );
 }

@@ -1,8 +1,9 @@
 //! The bodies of rootsift's fuzz targets, one function per target.
 //!
-//! Each `fuzz_targets/<name>.rs` is a one-line `fuzz_target!` that calls the function of the same name
-//! here, and `tests/fuzz_regressions.rs` includes this file (`#[path]`) and replays every saved crash
-//! and every seed through the very same functions, so a regression fails `cargo test` too.
+//! The one fuzz binary (`fuzz_targets/rootsift.rs`) runs the function [`TARGETS`] names after
+//! `FUZZ_TARGET`, and `tests/fuzz_regressions.rs` includes this file (`#[path]`) and replays every
+//! saved crash and every seed through the very same functions, so a regression fails `cargo test`
+//! too.
 //!
 //! Besides "does not panic, does not hang, does not run out of memory", every target checks cheap
 //! invariants that a parser bug can break (see [`Checker`]):
@@ -57,6 +58,11 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("layer", layer),
     ("manifest", manifest),
 ];
+
+/// The target called `name`.
+pub fn target(name: &str) -> Option<Target> {
+    TARGETS.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
+}
 
 /// Limits small enough that legitimate large inflations do not slow the fuzzer down.
 pub fn fuzz_limits() -> Limits {
