@@ -265,8 +265,8 @@ fn scan_target(
         tx: tx.clone(),
     };
     match target {
-        Target::File(path) => {
-            let location = path.to_string_lossy();
+        Target::File { path, location } => {
+            let location = location.to_string_lossy();
             worker().scan(Input::Path(path), &location, None);
         }
         Target::Image(set) => scan_image(set, options, skipped, worker),

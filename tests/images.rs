@@ -392,10 +392,11 @@ fn inspect_validate_and_sigscan_accept_images() {
 fn bad_image_names_are_clear_errors() {
     let cache = tempfile::tempdir().unwrap();
     for (arg, says) in [
-        ("oci:/nonexistent/layout:x", "index.json"),
-        ("docker-archive:/nonexistent.tar", "nonexistent.tar"),
-        ("Not_A_Reference", "Not_A_Reference"),
-        ("docker://UPPER/case", "UPPER"),
+        ("oci:/nonexistent/layout:x", "layout:x: no such directory"),
+        ("docker-archive:/nonexistent.tar", "nonexistent.tar: no such file"),
+        ("Not_A_Reference", "Not_A_Reference: no such file or directory"),
+        ("docker://UPPER/Case", "a repository is lowercase"),
+        ("docker://{\"manifests\":[x/y", "invalid registry host"),
     ] {
         let (code, _, stderr) = run_json(&["scan", arg], cache.path(), None);
         assert_eq!(code, 2, "{arg}: {stderr}");

@@ -41,6 +41,11 @@ pub struct ImageArgs {
     /// Bound on the cached layers; least recently used ones go first (suffixes K, M, G).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "20G")]
     cache_max_size: u64,
+
+    /// Never contact a registry (offline CI): `docker://` targets are refused, and a name that is
+    /// not a file is not tried as an image. Also set by ROOTSIFT_NO_REGISTRY=1.
+    #[arg(long, env = "ROOTSIFT_NO_REGISTRY", value_parser = clap::builder::FalseyValueParser::new(), hide_env_values = true)]
+    no_registry: bool,
 }
 
 fn parse_platform(s: &str) -> Result<Platform, String> {
@@ -73,6 +78,7 @@ impl ImageArgs {
             } else {
                 self.cache_max_size
             },
+            no_registry: self.no_registry,
             ..ImageOptions::default()
         }
     }

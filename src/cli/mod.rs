@@ -11,7 +11,11 @@ mod scan;
 mod sigscan;
 mod validate;
 
+use std::io::IsTerminal;
+
 use clap::{Parser, Subcommand};
+
+use rootsift::report::text::printable;
 
 /// Find every certificate (trust anchor) and code-signing signature in a root filesystem.
 #[derive(Debug, Parser)]
@@ -42,7 +46,7 @@ enum Command {
     Sigscan(sigscan::SigscanCommand),
     /// Mount an image read-only (FUSE); its layers are fetched when first needed.
     Mount(mount::MountArgs),
-    /// Print the version.
+    /// Print the version and the date of the embedded Mozilla root store data.
     Version,
 }
 
@@ -77,7 +81,22 @@ pub fn run() -> i32 {
     }
 }
 
-/// Prints one clear error line to stderr.
+/// Prints one clear error line to stderr. Messages can quote input (a file name, a registry's
+/// answer): control characters are escaped, so it stays one line and cannot drive the terminal.
 pub fn error_line(message: impl std::fmt::Display) {
-    eprintln!("rootsift: error: {message}");
+    let message = message.to_string();
+    eprintln!("rootsift: error: {}", printable(&message));
+}
+
+/// The width of the terminal standard output is, or `None` when it is not one (`table` is then
+/// never cut). `COLUMNS` stands in when the terminal does not say.
+pub fn terminal_width() -> Option<usize> {
+    let stdout = std::io::stdout();
+    if !stdout.is_terminal() {
+        return None;
+    }
+    terminal_size::terminal_size_of(&stdout)
+        .map(|(terminal_size::Width(w), _)| usize::from(w))
+        .filter(|&w| w > 0)
+        .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
 }

@@ -178,6 +178,26 @@ pub fn collect(targets: &[Target], options: &ScanOptions) -> Collected {
     }
 }
 
+/// Ends the program at once, quietly, when the reader of a streamed report went away (`| head`),
+/// as ripgrep does: nothing more would be read. The exit code is 0, or 2 when a target already
+/// failed. Any other write error is returned, to be reported when the scan is over.
+pub fn unless_closed(
+    result: io::Result<()>,
+    progress: &Progress,
+    line: &mut Option<ProgressLine>,
+) -> Option<io::Error> {
+    let e = result.err()?;
+    if e.kind() != io::ErrorKind::BrokenPipe {
+        return Some(e);
+    }
+    drop(line.take());
+    let failed = progress
+        .failed_targets
+        .load(std::sync::atomic::Ordering::Relaxed)
+        > 0;
+    std::process::exit(if failed { EXIT_ERROR } else { EXIT_OK });
+}
+
 /// Turns the result of writing a report into an exit code (a closed pipe is not an error): `code`,
 /// unless a target could not be scanned at all (an image whose layer failed): then an error.
 pub fn written(result: io::Result<()>, summary: &Summary, code: i32) -> i32 {
@@ -231,12 +251,12 @@ pub fn run(args: ScanArgs) -> i32 {
         None => Format::Json,
     };
     let out: Box<dyn Write> = Box::new(io::BufWriter::with_capacity(64 << 10, stdout.lock()));
-    let mut reporter = report::reporter(format, out);
+    let mut reporter = report::reporter(format, out, super::terminal_width());
     if args.unique {
         reporter = Box::new(Unique::new(reporter));
     }
     let progress: &'static Progress = Box::leak(Box::default());
-    let line = ProgressLine::start(progress);
+    let mut line = Some(ProgressLine::start(progress));
     let mut failure: Option<io::Error> = None;
     let summary = scan(&targets, &options, progress, |record| {
         if failure.is_some() {
@@ -248,7 +268,7 @@ pub fn run(args: ScanArgs) -> i32 {
             Record::Error(e) => reporter.error(e),
             Record::Signature(s) => reporter.signature(s),
         };
-        failure = written.err();
+        failure = unless_closed(written, progress, &mut line);
     });
     drop(line);
     let result = match failure {

@@ -14,8 +14,8 @@ use rootsift::detect::{Detector, Limits, Parser, Sink};
 use rootsift::sign::{SignOptions, trust};
 
 use super::progress::ProgressLine;
-use super::scan::{SourceArgs, written};
-use super::{EXIT_ERROR, EXIT_OK, error_line};
+use super::scan::{SourceArgs, unless_closed, written};
+use super::{EXIT_ERROR, EXIT_OK, error_line, terminal_width};
 
 #[derive(Debug, Subcommand)]
 pub enum SigscanCommand {
@@ -104,13 +104,13 @@ pub fn run(command: SigscanCommand) -> i32 {
     };
     let out: Box<dyn Write> = Box::new(io::BufWriter::with_capacity(64 << 10, stdout.lock()));
     let mut reporter: Box<dyn Reporter> = match format {
-        OutputFormat::Table => Box::new(SignaturesTable::new(out, false)),
-        OutputFormat::Wide => Box::new(SignaturesTable::new(out, true)),
+        OutputFormat::Table => Box::new(SignaturesTable::new(out, false, terminal_width())),
+        OutputFormat::Wide => Box::new(SignaturesTable::new(out, true, None)),
         OutputFormat::Json => Box::new(SignaturesJson::new(out, args.source.names().to_vec())),
         OutputFormat::Jsonl => Box::new(SignaturesJsonLines::new(out)),
     };
     let progress: &'static Progress = Box::leak(Box::default());
-    let line = ProgressLine::start(progress);
+    let mut line = Some(ProgressLine::start(progress));
     let mut failure: Option<io::Error> = None;
     let summary = scan(&targets, &options, progress, |record| {
         if failure.is_some() {
@@ -126,7 +126,7 @@ pub fn run(command: SigscanCommand) -> i32 {
             Record::Error(e) => reporter.error(&e),
             Record::Certificate(_) | Record::Partial(_) => Ok(()),
         };
-        failure = result.err();
+        failure = unless_closed(result, progress, &mut line);
     });
     drop(line);
     let result = match failure {

@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use rootsift::analyze::policy::{Entry, Policy, Verdict};
+use rootsift::report::text::printable;
 use rootsift::scan::{Finding, Summary};
 
 use super::inspect::JudgeArgs;
@@ -46,7 +47,7 @@ pub struct ValidateArgs {
     #[arg(long)]
     quiet: bool,
 
-    /// Output format [default: text].
+    /// Output format.
     #[arg(short, long, value_enum, default_value = "text")]
     output: OutputFormat,
 }
@@ -137,8 +138,8 @@ impl Report<'_> {
                 out,
                 "Certificate with SHA256 fingerprint {} in location {} was not allowed ({})",
                 finding.cert.sha256_hex().to_ascii_uppercase(),
-                finding.location,
-                finding.cert.subject
+                printable(&finding.location),
+                printable(&finding.cert.subject)
             )?;
         }
         for (finding, entry) in &self.verdict.forbidden {
@@ -149,7 +150,7 @@ impl Report<'_> {
             writeln!(
                 out,
                 "Certificate with {fingerprint} in location {} was forbidden! {} (policy line {}: {})",
-                finding.location,
+                printable(&finding.location),
                 comment_sentence(entry),
                 entry.line(),
                 entry.describe()

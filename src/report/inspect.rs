@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::InspectContext;
 use super::json::{CertificateJson, ErrorJson, PartialJson, SummaryJson};
 use super::table::{write_errors, write_partials};
+use super::text::{count, printable};
 use crate::analyze::{Issue, Judged, Level};
 use crate::cert::rfc3339;
 use crate::scan::{FileError, Partial, Summary};
@@ -134,7 +135,7 @@ pub fn write_table(out: &mut dyn Write, inspection: &Inspection<'_>) -> io::Resu
     });
     for j in &flagged {
         let c = &j.cert;
-        writeln!(out, "{}", c.subject)?;
+        writeln!(out, "{}", printable(&c.subject))?;
         writeln!(
             out,
             "  sha256 {}  valid {} to {}",
@@ -154,7 +155,7 @@ pub fn write_table(out: &mut dyn Write, inspection: &Inspection<'_>) -> io::Resu
                 "  {:<7}  {:<kind_width$}  {}",
                 issue.level.as_str(),
                 issue.kind.as_str(),
-                issue.message
+                printable(&issue.message)
             )?;
         }
         let mut locations: Vec<&str> = j.findings.iter().map(|f| f.location.as_str()).collect();
@@ -162,30 +163,30 @@ pub fn write_table(out: &mut dyn Write, inspection: &Inspection<'_>) -> io::Resu
         locations.dedup();
         for (i, location) in locations.iter().enumerate() {
             let label = if i == 0 { "found at" } else { "" };
-            writeln!(out, "  {label:<8} {location}")?;
+            writeln!(out, "  {label:<8} {}", printable(location))?;
         }
         writeln!(out)?;
     }
     if !inspection.partials.is_empty() {
-        write_partials(out, inspection.partials)?;
+        write_partials(out, inspection.partials, None)?;
         writeln!(out)?;
     }
     if !inspection.errors.is_empty() {
-        write_errors(out, inspection.errors)?;
+        write_errors(out, inspection.errors, None)?;
         writeln!(out)?;
     }
     let (errors, warnings) = inspection.counts();
     let s = inspection.summary;
     writeln!(
         out,
-        "{} of {} distinct certificates have issues ({} errors, {} warnings); {} certificates found in {} files, {} partials, {} unreadable",
+        "{} of {} have issues ({}, {}); {} found in {}, {}, {} unreadable",
         flagged.len(),
-        inspection.judged.len(),
-        errors,
-        warnings,
-        s.certificates,
-        s.files,
-        s.partials,
+        count(inspection.judged.len() as u64, "distinct certificate"),
+        count(errors as u64, "error"),
+        count(warnings as u64, "warning"),
+        count(s.certificates, "certificate"),
+        count(s.files, "file"),
+        count(s.partials, "partial"),
         s.errors
     )?;
     writeln!(

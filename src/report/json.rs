@@ -161,8 +161,9 @@ impl From<&Summary> for SummaryJson {
     }
 }
 
+/// The I/O error inside a serializer error keeps its kind (a closed pipe stays `BrokenPipe`).
 pub(crate) fn to_io(e: serde_json::Error) -> io::Error {
-    io::Error::other(e)
+    io::Error::from(e)
 }
 
 /// One JSON document: certificates streamed, then partials, errors and the summary.

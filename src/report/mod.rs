@@ -3,8 +3,10 @@
 //! `json` and `jsonl` stream certificates as they arrive (nothing is held back but partials and
 //! errors, which `json` must place after the certificates); `table` and `wide` sort by location and
 //! so hold the rows until the end; `pem` writes each certificate as it comes. [`Unique`] folds
-//! repeated certificates into one entry with all their locations, for `--unique`.
+//! repeated certificates into one entry with all their locations, for `--unique`. Every text
+//! format writes strings from the tree through [`text::printable`].
 
+mod columns;
 pub mod cyclonedx;
 pub mod inspect;
 mod inspect_context;
@@ -13,6 +15,7 @@ mod pem;
 pub mod sarif;
 mod signatures;
 mod table;
+pub mod text;
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -56,11 +59,16 @@ pub trait Reporter {
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
 }
 
-/// Makes the reporter for `format` writing to `out`.
-pub fn reporter<'w>(format: Format, out: Box<dyn Write + 'w>) -> Box<dyn Reporter + 'w> {
+/// Makes the reporter for `format` writing to `out`; `width` is the terminal's when `out` is one
+/// (`table` cuts its rows to it).
+pub fn reporter<'w>(
+    format: Format,
+    out: Box<dyn Write + 'w>,
+    width: Option<usize>,
+) -> Box<dyn Reporter + 'w> {
     match format {
-        Format::Table => Box::new(Table::new(out, false)),
-        Format::Wide => Box::new(Table::new(out, true)),
+        Format::Table => Box::new(Table::new(out, false, width)),
+        Format::Wide => Box::new(Table::new(out, true, None)),
         Format::Json => Box::new(Json::new(out)),
         Format::JsonLines => Box::new(JsonLines::new(out)),
         Format::Pem => Box::new(Pem::new(out)),

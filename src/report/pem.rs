@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use base64::Engine as _;
 
 use super::Reporter;
+use super::text::printable;
 use crate::scan::{FileError, Finding, Partial, Summary};
 
 /// Writes PEM blocks.
@@ -22,11 +23,13 @@ impl<'w> Pem<'w> {
 
 impl Reporter for Pem<'_> {
     fn certificate(&mut self, finding: &Finding, also_at: &[String]) -> io::Result<()> {
-        writeln!(self.out, "# {}", finding.location)?;
+        // Comment lines hold text from the tree: escaped, a name cannot end the comment and forge
+        // a block or a line.
+        writeln!(self.out, "# {}", printable(&finding.location))?;
         for location in also_at {
-            writeln!(self.out, "# {location}")?;
+            writeln!(self.out, "# {}", printable(location))?;
         }
-        writeln!(self.out, "# subject: {}", finding.cert.subject)?;
+        writeln!(self.out, "# subject: {}", printable(&finding.cert.subject))?;
         writeln!(self.out, "# sha256: {}", finding.cert.sha256_hex())?;
         writeln!(self.out, "-----BEGIN CERTIFICATE-----")?;
         let b64 = base64::engine::general_purpose::STANDARD.encode(&finding.cert.der);

@@ -11,8 +11,10 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Reporter;
+use super::columns::{Column, Cut, write_columns};
 use super::json::{ErrorJson, JsonLines, to_io};
-use super::table::{write_columns, write_errors};
+use super::table::write_errors;
+use super::text::count;
 use crate::cert::rfc3339;
 use crate::scan::{FileError, Finding, Partial, SignatureFinding, Summary};
 use crate::sign::Signer;
@@ -203,20 +205,23 @@ impl Reporter for SignaturesJsonLines<'_> {
 
 /// Aligned columns, sorted by path: path, format, signer, timestamp signer, verified (`wide` adds
 /// index, nesting, issuer, serial, digest algorithm, signing time and the verification error).
+/// `table` on a terminal is cut to its width; `wide` never is.
 pub struct SignaturesTable<'w> {
     out: Box<dyn Write + 'w>,
     wide: bool,
+    width: Option<usize>,
     /// (path, index, cells): sorted by path, then signature order.
     rows: Vec<(String, u32, Vec<String>)>,
     errors: Vec<FileError>,
 }
 
 impl<'w> SignaturesTable<'w> {
-    /// Writes to `out`.
-    pub fn new(out: Box<dyn Write + 'w>, wide: bool) -> Self {
+    /// Writes to `out`; with `width` (a terminal's), rows of `table` are cut to fit it.
+    pub fn new(out: Box<dyn Write + 'w>, wide: bool, width: Option<usize>) -> Self {
         SignaturesTable {
             out,
             wide,
+            width: if wide { None } else { width },
             rows: Vec::new(),
             errors: Vec::new(),
         }
@@ -274,8 +279,8 @@ impl Reporter for SignaturesTable<'_> {
         Ok(())
     }
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
-        let header: &[&str] = if self.wide {
-            &[
+        let header: Vec<Column> = if self.wide {
+            [
                 "PATH",
                 "FORMAT",
                 "INDEX",
@@ -289,24 +294,32 @@ impl Reporter for SignaturesTable<'_> {
                 "VERIFIED",
                 "ERROR",
             ]
+            .map(|name| (name, Cut::Never))
+            .to_vec()
         } else {
-            &["PATH", "FORMAT", "SIGNER", "TIMESTAMP SIGNER", "VERIFIED"]
+            vec![
+                ("PATH", Cut::Start),
+                ("FORMAT", Cut::Never),
+                ("SIGNER", Cut::End),
+                ("TIMESTAMP SIGNER", Cut::End),
+                ("VERIFIED", Cut::Never),
+            ]
         };
         self.rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         let rows: Vec<Vec<String>> = self.rows.drain(..).map(|(_, _, row)| row).collect();
-        write_columns(&mut self.out, header, &rows)?;
+        write_columns(&mut self.out, &header, &rows, self.width)?;
         if !self.errors.is_empty() {
             writeln!(self.out)?;
-            write_errors(&mut self.out, &self.errors)?;
+            write_errors(&mut self.out, &self.errors, self.width)?;
         }
         writeln!(
             self.out,
-            "\nFound {} signatures on {} signed files and members ({} signable ones unsigned), {} errors, in {} files ({:.1} MiB) in {:.2}s",
-            s.signatures,
+            "\nFound {} on {} signed files and members ({} signable ones unsigned), {}, in {} ({:.1} MiB) in {:.2}s",
+            count(s.signatures, "signature"),
             s.signed,
             s.unsigned,
-            s.errors,
-            s.files,
+            count(s.errors, "error"),
+            count(s.files, "file"),
             s.bytes as f64 / (1024.0 * 1024.0),
             s.seconds
         )?;

@@ -1,11 +1,13 @@
 //! `table` and `wide`: aligned columns for people, sorted by location. Certificates first (Paranoia's
 //! columns), then partials and errors, then one summary line. In images, a file a later layer
 //! hid (`--all-layers`) is marked `(shadowed)`, and `wide` adds the layer (its digest's first 12
-//! hex digits, as docker shows them).
+//! hex digits, as docker shows them). `table` on a terminal is cut to its width; `wide` never is.
 
 use std::io::{self, Write};
 
 use super::Reporter;
+use super::columns::{Column, Cut, write_columns};
+use super::text::count;
 use crate::cert::rfc3339;
 use crate::scan::{FileError, Finding, Partial, Summary};
 
@@ -13,6 +15,8 @@ use crate::scan::{FileError, Finding, Partial, Summary};
 pub struct Table<'w> {
     out: Box<dyn Write + 'w>,
     wide: bool,
+    /// The terminal's width, to cut rows to (`table` on a terminal only).
+    width: Option<usize>,
     certificates: Vec<Vec<String>>,
     /// Whether some finding came from an image layer (`wide` then shows a LAYER column).
     layers: bool,
@@ -22,10 +26,12 @@ pub struct Table<'w> {
 
 impl<'w> Table<'w> {
     /// Writes to `out`; `wide` adds issuer, serial, validity start, key, signature algorithm, offset.
-    pub fn new(out: Box<dyn Write + 'w>, wide: bool) -> Self {
+    /// With `width` (a terminal's), rows of `table` are cut to fit it; `wide` ignores it.
+    pub fn new(out: Box<dyn Write + 'w>, wide: bool, width: Option<usize>) -> Self {
         Table {
             out,
             wide,
+            width: if wide { None } else { width },
             certificates: Vec::new(),
             layers: false,
             partials: Vec::new(),
@@ -77,8 +83,8 @@ impl Reporter for Table<'_> {
         Ok(())
     }
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
-        let mut header: Vec<&str> = if self.wide {
-            vec![
+        let mut header: Vec<Column> = if self.wide {
+            [
                 "FILE LOCATION",
                 "PARSER",
                 "SUBJECT",
@@ -92,8 +98,16 @@ impl Reporter for Table<'_> {
                 "LAYER",
                 "SHA-256",
             ]
+            .map(|name| (name, Cut::Never))
+            .to_vec()
         } else {
-            vec!["FILE LOCATION", "PARSER", "SUBJECT", "NOT AFTER", "SHA-256"]
+            vec![
+                ("FILE LOCATION", Cut::Start),
+                ("PARSER", Cut::Never),
+                ("SUBJECT", Cut::End),
+                ("NOT AFTER", Cut::Never),
+                ("SHA-256", Cut::Last),
+            ]
         };
         if self.wide && !self.layers {
             // Not an image: no LAYER column.
@@ -104,31 +118,31 @@ impl Reporter for Table<'_> {
             }
         }
         self.certificates.sort();
-        write_columns(&mut self.out, &header, &self.certificates)?;
+        write_columns(&mut self.out, &header, &self.certificates, self.width)?;
         if !self.partials.is_empty() {
             writeln!(self.out)?;
-            write_partials(&mut self.out, &self.partials)?;
+            write_partials(&mut self.out, &self.partials, self.width)?;
         }
         if !self.errors.is_empty() {
             writeln!(self.out)?;
-            write_errors(&mut self.out, &self.errors)?;
+            write_errors(&mut self.out, &self.errors, self.width)?;
         }
         writeln!(
             self.out,
-            "\nFound {} certificates ({} unique), {} partials, {} errors in {} files ({:.1} MiB) in {:.2}s",
-            s.certificates,
+            "\nFound {} ({} unique), {}, {} in {} ({:.1} MiB) in {:.2}s",
+            count(s.certificates, "certificate"),
             s.unique_certificates,
-            s.partials,
-            s.errors,
-            s.files,
+            count(s.partials, "partial"),
+            count(s.errors, "error"),
+            count(s.files, "file"),
             s.bytes as f64 / (1024.0 * 1024.0),
             s.seconds
         )?;
         if s.archive_members_skipped > 0 {
             writeln!(
                 self.out,
-                "{} archive members of compiled or source code were not opened (--open-code-members opens them)",
-                s.archive_members_skipped
+                "{} of compiled or source code not opened (--open-code-members opens them)",
+                count(s.archive_members_skipped, "archive member"),
             )?;
         }
         self.out.flush()
@@ -136,7 +150,11 @@ impl Reporter for Table<'_> {
 }
 
 /// The partials as a table sorted by location.
-pub(crate) fn write_partials(out: &mut dyn Write, partials: &[Partial]) -> io::Result<()> {
+pub(crate) fn write_partials(
+    out: &mut dyn Write,
+    partials: &[Partial],
+    width: Option<usize>,
+) -> io::Result<()> {
     let mut rows: Vec<Vec<String>> = partials
         .iter()
         .map(|p| {
@@ -149,50 +167,26 @@ pub(crate) fn write_partials(out: &mut dyn Write, partials: &[Partial]) -> io::R
         })
         .collect();
     rows.sort();
-    write_columns(out, &["PARTIAL", "PARSER", "OFFSET", "REASON"], &rows)
+    let header = [
+        ("PARTIAL", Cut::Start),
+        ("PARSER", Cut::Never),
+        ("OFFSET", Cut::Never),
+        ("REASON", Cut::End),
+    ];
+    write_columns(out, &header, &rows, width)
 }
 
 /// The unreadable files as a table sorted by location.
-pub(crate) fn write_errors(out: &mut dyn Write, errors: &[FileError]) -> io::Result<()> {
+pub(crate) fn write_errors(
+    out: &mut dyn Write,
+    errors: &[FileError],
+    width: Option<usize>,
+) -> io::Result<()> {
     let mut rows: Vec<Vec<String>> = errors
         .iter()
         .map(|e| vec![e.location.clone(), e.error.clone()])
         .collect();
     rows.sort();
-    write_columns(out, &["ERROR", "MESSAGE"], &rows)
-}
-
-pub(crate) fn write_columns(
-    out: &mut dyn Write,
-    header: &[&str],
-    rows: &[Vec<String>],
-) -> io::Result<()> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |out: &mut dyn Write, cells: &mut dyn Iterator<Item = &str>| -> io::Result<()> {
-        let cells: Vec<&str> = cells.collect();
-        let last = cells.len().saturating_sub(1);
-        for (i, cell) in cells.iter().enumerate() {
-            if i == last {
-                writeln!(out, "{cell}")?;
-            } else {
-                write!(
-                    out,
-                    "{cell}{:pad$}  ",
-                    "",
-                    pad = widths[i] - cell.chars().count()
-                )?;
-            }
-        }
-        Ok(())
-    };
-    line(out, &mut header.iter().copied())?;
-    for row in rows {
-        line(out, &mut row.iter().map(String::as_str))?;
-    }
-    Ok(())
+    let header = [("ERROR", Cut::Start), ("MESSAGE", Cut::End)];
+    write_columns(out, &header, &rows, width)
 }

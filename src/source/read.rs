@@ -52,6 +52,15 @@ pub enum ReadError {
     Truncated,
 }
 
+/// Opens `path` for reading the way every file of a scan is opened: never through a symbolic link
+/// (`ELOOP`), never blocking on a FIFO, never taking a terminal.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+}
+
 /// Reads files for one worker thread, keeping its buffer between files.
 #[derive(Default)]
 pub struct FileReader {
@@ -78,14 +87,10 @@ impl FileReader {
         whole: impl Fn(&[u8]) -> bool,
         mut visit: impl FnMut(Chunk<'_>),
     ) -> Result<u64, ReadError> {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-            .open(path)
-            .map_err(|e| match e.raw_os_error() {
-                Some(libc::ELOOP) => ReadError::NotRegular,
-                _ => ReadError::Io(e),
-            })?;
+        let file = open_regular(path).map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => ReadError::NotRegular,
+            _ => ReadError::Io(e),
+        })?;
         let meta = file.metadata()?;
         let ft = meta.file_type();
         if !ft.is_file()

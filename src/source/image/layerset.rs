@@ -47,6 +47,8 @@ pub struct ImageOptions {
     pub limits: layers::Limits,
     /// Bound on one layer's uncompressed size.
     pub max_layer_bytes: u64,
+    /// Refuse every registry access (`--no-registry`): only local images open.
+    pub no_registry: bool,
 }
 
 impl Default for ImageOptions {
@@ -58,6 +60,7 @@ impl Default for ImageOptions {
             cache_max_bytes: cache::DEFAULT_MAX_BYTES,
             limits: layers::Limits::default(),
             max_layer_bytes: 64 << 30,
+            no_registry: false,
         }
     }
 }
@@ -116,6 +119,19 @@ pub enum ImageError {
 fn io_error(what: impl Into<String>) -> impl FnOnce(io::Error) -> ImageError {
     let what = what.into();
     move |source| ImageError::Io { what, source }
+}
+
+/// A local image file or directory that cannot be used, in one line that the target (which
+/// names the path) precedes: missing, not an archive, or unreadable.
+fn local_error(e: io::Error) -> ImageError {
+    match e.kind() {
+        io::ErrorKind::NotFound => ImageError::Unusable("no such file".into()),
+        io::ErrorKind::InvalidData => ImageError::Unusable(e.to_string()),
+        _ => ImageError::Io {
+            what: "cannot be read".into(),
+            source: e,
+        },
+    }
 }
 
 fn manifest_error(what: impl Into<String>) -> impl FnOnce(ManifestError) -> ImageError {
@@ -301,15 +317,36 @@ impl LayerSet {
     /// is read once, its layers going to the cache as they pass.
     pub fn open(image: &ImageRef, options: &ImageOptions) -> Result<LayerSet, ImageError> {
         let platform = options.platform.clone().unwrap_or_else(Platform::host);
-        let tar_store =
-            |path: &PathBuf| Store::open_tar(path).map_err(io_error(path.display().to_string()));
+        let tar_store = |path: &PathBuf| Store::open_tar(path).map_err(local_error);
         let mut set;
         match image {
+            ImageRef::Registry(_) if options.no_registry => {
+                return Err(ImageError::Unusable(
+                    "registry access is off (--no-registry or ROOTSIFT_NO_REGISTRY)".into(),
+                ));
+            }
             ImageRef::Registry(reference) => {
                 set = Self::empty(format!("docker://{reference}"), options)?;
                 set.open_registry(reference, &options.registry, &platform)?;
             }
             ImageRef::OciDir { path, tag } => {
+                match std::fs::metadata(path) {
+                    Ok(meta) if !meta.is_dir() => {
+                        return Err(ImageError::Unusable(
+                            "not a directory (an OCI image layout is one)".into(),
+                        ));
+                    }
+                    Ok(_) if !path.join("oci-layout").is_file() => {
+                        return Err(ImageError::Unusable(
+                            "not an OCI image layout (no oci-layout file in it)".into(),
+                        ));
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        return Err(ImageError::Unusable("no such directory".into()));
+                    }
+                    Err(e) => return Err(local_error(e)),
+                }
                 set = Self::empty(format!("oci:{}", path.display()), options)?;
                 let store = Store::Dir(path.clone());
                 set.open_layout(&Members::Store(&store), tag.as_deref(), &platform)?;
@@ -532,7 +569,26 @@ impl LayerSet {
         const MAX_SMALL_TOTAL: usize = 64 << 20;
         let mut imports = Imports::default();
         let mut small_total = 0;
-        let mut archive = tar::Archive::new(input);
+        // The first block says whether this is a tar stream at all, before the tar reader's
+        // "failed to read entire block".
+        let mut input = BufReader::with_capacity(1 << 16, input);
+        let mut first = Vec::with_capacity(512);
+        (&mut input)
+            .take(512)
+            .read_to_end(&mut first)
+            .map_err(io_error("reading the image stream"))?;
+        let expected = "expected a `docker save` stream: docker save IMAGE | rootsift scan -";
+        if first.is_empty() {
+            return Err(ImageError::Unusable(format!(
+                "the input is empty ({expected})"
+            )));
+        }
+        if !super::store::is_tar_header(&first) {
+            return Err(ImageError::Unusable(format!(
+                "the input is not a tar archive ({expected})"
+            )));
+        }
+        let mut archive = tar::Archive::new(io::Cursor::new(first).chain(input));
         let read_err = io_error("reading the image stream");
         let entries = archive.entries().map_err(read_err)?;
         for (n, entry) in entries.enumerate() {

@@ -134,15 +134,78 @@ pub fn link_target(name: &str, target: &str, symlink: bool) -> Option<String> {
     }
 }
 
+/// Whether a 512-byte block is a tar header: its checksum field (octal, bytes 148..156) is the
+/// sum of the block's bytes with that field counted as spaces (unsigned, or signed as some old
+/// writers summed). An all-zero block (an empty archive's end) counts as one.
+pub fn is_tar_header(block: &[u8]) -> bool {
+    if block.len() < 512 {
+        return false;
+    }
+    let block = &block[..512];
+    if block.iter().all(|&b| b == 0) {
+        return true;
+    }
+    let field = &block[148..156];
+    let digits = field
+        .iter()
+        .skip_while(|b| **b == b' ')
+        .take_while(|b| (b'0'..=b'7').contains(b));
+    let mut stored: u64 = 0;
+    let mut any = false;
+    for d in digits {
+        stored = stored * 8 + u64::from(d - b'0');
+        any = true;
+    }
+    let spaces = 8 * u64::from(b' ');
+    let (unsigned, signed) = block
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !(148..156).contains(i))
+        .fold((spaces, spaces as i64), |(u, s), (_, &b)| {
+            (u + u64::from(b), s + i64::from(b as i8))
+        });
+    any && (stored == unsigned || stored as i64 == signed)
+}
+
+/// An error for a file that is not an archive at all, or that breaks off: one line, without the
+/// archive's bytes (the tar reader's messages quote them).
+fn malformed(e: io::Error) -> io::Error {
+    if e.kind() != io::ErrorKind::Other && e.kind() != io::ErrorKind::InvalidData {
+        return e;
+    }
+    let message = e.to_string();
+    let first = message.lines().next().unwrap_or_default();
+    let cut: String = first.chars().take(120).collect();
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("malformed tar archive: {cut}"),
+    )
+}
+
 impl Store {
     /// Reads the table of contents of a tar file (headers only: member data is seeked over).
+    /// A file that is not a tar archive is `InvalidData` saying so.
     pub fn open_tar(path: &Path) -> io::Result<Store> {
         let file = File::open(path)?;
+        if file.metadata()?.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a directory, not a tar archive",
+            ));
+        }
+        let mut first = [0u8; 512];
+        let got = file.read_at(&mut first, 0)?;
+        if !is_tar_header(&first[..got]) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not a tar archive",
+            ));
+        }
         let mut members = HashMap::new();
         let mut links = Vec::new();
         let mut archive = tar::Archive::new(&file);
-        for entry in archive.entries_with_seek()? {
-            let entry = entry?;
+        for entry in archive.entries_with_seek().map_err(malformed)? {
+            let entry = entry.map_err(malformed)?;
             if members.len() >= MAX_MEMBERS {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
