@@ -313,7 +313,9 @@ fn what_is_not_an_image_says_so_in_one_line() {
     let image = fixtures_base().join("images/test.docker.tar");
     let cut = dir.path().join("cut.tar");
     let mut bytes = fs::read(&image).unwrap();
-    let size = std::str::from_utf8(&bytes[124..136]).unwrap().trim_matches(['\0', ' ']);
+    let size = std::str::from_utf8(&bytes[124..136])
+        .unwrap()
+        .trim_matches(['\0', ' ']);
     let second = 512 + u64::from_str_radix(size, 8).unwrap().div_ceil(512) as usize * 512;
     bytes[second..second + 512].copy_from_slice(&[b'z'; 512]);
     fs::write(&cut, bytes).unwrap();
@@ -462,10 +464,7 @@ fn hostile_names_never_reach_the_terminal_raw() {
             "a line outside the PEM grammar: {line:?}"
         );
     }
-    assert!(
-        out.contains(&format!("# {escaped_name}\n")),
-        "{out}"
-    );
+    assert!(out.contains(&format!("# {escaped_name}\n")), "{out}");
     // Comment lines and blocks are as many as the certificates, openssl reads both back.
     let pem = root.join("out.pem.txt");
     fs::write(&pem, &out).unwrap();
@@ -555,21 +554,32 @@ fn table_on_a_terminal_fits_its_width_and_wide_keeps_everything() {
     )
     .unwrap();
     for target in [tree.as_path(), long.path()] {
-        let table = on_terminal(
-            &format!("\"$RS\" scan {} 2>/dev/null", target.display()),
-            150,
-        );
-        let rows: Vec<&str> = table.lines().collect();
-        assert!(rows.len() > 3, "{table}");
-        for row in &rows {
-            assert!(row.width() <= 150, "{} cells wide: {row}", row.width());
-        }
-        // Nothing is lost where it is not cut: each fingerprint is whole at 150 columns.
         let doc = scan_json(target, &[]);
-        for cert in entries(&doc, "certificates") {
-            assert!(table.contains(field(cert, "fingerprintSHA256")), "{table}");
+        let fingerprints: Vec<&str> = entries(&doc, "certificates")
+            .iter()
+            .map(|c| field(c, "fingerprintSHA256"))
+            .collect();
+        for columns in [100, 240] {
+            let table = on_terminal(
+                &format!("\"$RS\" scan {} 2>/dev/null", target.display()),
+                columns,
+            );
+            let rows: Vec<&str> = table.lines().collect();
+            assert!(rows.len() > 3, "{table}");
+            for row in &rows {
+                assert!(row.width() <= columns, "{} cells wide: {row}", row.width());
+            }
+            assert!(
+                table.contains('…'),
+                "nothing was cut at {columns}:\n{table}"
+            );
+            // Every certificate is there; its fingerprint keeps 15 digits on a narrow terminal,
+            // all 64 on a wide one, where only paths and subjects give.
+            for fp in &fingerprints {
+                let kept = if columns > 200 { fp } else { &fp[..15] };
+                assert!(table.contains(kept), "{kept} at {columns}:\n{table}");
+            }
         }
-        assert!(table.contains('…'), "nothing was cut:\n{table}");
         let wide = on_terminal(
             &format!("\"$RS\" scan -o wide {} 2>/dev/null", target.display()),
             150,

@@ -74,7 +74,11 @@ pub fn run(args: ValidateArgs) -> i32 {
         return EXIT_ERROR;
     };
     args.certs.apply(&mut options);
-    let collected = collect(&targets, &options);
+    let mut collected = collect(&targets, &options);
+    // Violations in a stable order (the scan's is the threads'), so a CI log diffs cleanly.
+    collected
+        .findings
+        .sort_by(|a, b| (&a.location, a.offset).cmp(&(&b.location, b.offset)));
     let verdict = policy.evaluate(
         &collected.findings,
         &mozilla,

@@ -1,10 +1,12 @@
 //! Aligned columns for the `table` and `wide` formats: every cell made [`printable`], widths in
 //! terminal cells (a CJK character takes two), and — on a terminal — rows cut to its width.
 //!
-//! Fitting shortens the columns that may be cut, widest first, never below [`FLOOR`] cells:
-//! first the [`Cut::Start`] and [`Cut::End`] columns (paths, subjects, messages), then the
-//! [`Cut::Last`] ones (fingerprints), so a fingerprint is shortened only when nothing else can
-//! give. A cut cell shows `…` where text is missing. Without a width, nothing is cut.
+//! Fitting shortens the columns that may be cut, widest first, in three steps that stop as soon
+//! as the rows fit: the [`Cut::Start`] and [`Cut::End`] columns (paths, subjects, messages) down
+//! to [`ROOMY`] cells, then the [`Cut::Last`] ones (fingerprints) down to [`SHORT`], then the first
+//! kind down to [`FLOOR`]. So a path keeps a useful length and a fingerprint its first 15 digits
+//! (more than docker's 12) even on a narrow terminal. A cut cell shows `…` where text is missing.
+//! Without a width, nothing is cut.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -13,7 +15,11 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::text::printable;
 
-/// The narrowest a cut column becomes (in terminal cells).
+/// How narrow paths and subjects become before a fingerprint is cut (in terminal cells).
+pub const ROOMY: usize = 40;
+/// How narrow a fingerprint becomes.
+pub const SHORT: usize = 16;
+/// The narrowest a path or subject becomes.
 pub const FLOOR: usize = 20;
 
 /// How a column may be shortened to fit the terminal.
@@ -71,23 +77,25 @@ pub fn write_columns(
     Ok(())
 }
 
-/// Shrinks the cut columns' widths until the line fits `limit` or they reach [`FLOOR`].
+/// Shrinks the cut columns' widths until the line fits `limit`, step by step (see the module).
 fn fit(widths: &mut [usize], header: &[Column], limit: usize) {
     let gaps = 2 * widths.len().saturating_sub(1);
-    for pass in [&[Cut::Start, Cut::End][..], &[Cut::Last]] {
+    let text = &[Cut::Start, Cut::End][..];
+    for (kinds, floor) in [(text, ROOMY), (&[Cut::Last][..], SHORT), (text, FLOOR)] {
         let cuttable: Vec<usize> = (0..widths.len())
-            .filter(|&i| pass.contains(&header[i].1))
+            .filter(|&i| kinds.contains(&header[i].1))
             .collect();
+        let floor_of = |i: usize| floor.max(header[i].0.width());
         loop {
             let total: usize = widths.iter().sum::<usize>() + gaps;
             if total <= limit {
                 return;
             }
-            // The widest column that can still give, one cell at a time: bounded by the sum of
-            // the widths, which the cells' lengths bound.
+            // The widest column that can still give; each round takes at least one cell, so the
+            // rounds are bounded by the sum of the widths.
             let Some(&widest) = cuttable
                 .iter()
-                .filter(|&&i| widths[i] > FLOOR.max(header[i].0.width()))
+                .filter(|&&i| widths[i] > floor_of(i))
                 .max_by_key(|&&i| widths[i])
             else {
                 break;
@@ -99,9 +107,11 @@ fn fit(widths: &mut [usize], header: &[Column], limit: usize) {
                 .max()
                 .unwrap_or(0);
             // Down to the next widest, or by the excess, whichever is less (at least one cell).
-            let floor = FLOOR.max(header[widest].0.width());
-            let by = (total - limit).min(widths[widest] - next.max(floor)).max(1);
-            widths[widest] -= by.min(widths[widest] - floor);
+            let room = widths[widest] - floor_of(widest);
+            let by = (total - limit)
+                .min(widths[widest].saturating_sub(next))
+                .clamp(1, room);
+            widths[widest] -= by;
         }
     }
 }
@@ -119,8 +129,16 @@ fn cut_to(cell: &str, width: usize, cut: Cut) -> Cow<'_, str> {
     };
     Cow::Owned(match cut {
         Cut::Start => {
-            let tail: Vec<char> = cell.chars().rev().take_while(take).collect();
-            std::iter::once('…').chain(tail.into_iter().rev()).collect()
+            let mut tail: Vec<char> = cell.chars().rev().take_while(take).collect();
+            tail.reverse();
+            // Start at a path separator when one is near: `…/ssl/certs/x`, not `…tc/ssl/certs/x`.
+            if let Some(slash) = tail.iter().position(|&c| c == '/')
+                && slash > 0
+                && slash <= tail.len() / 3
+            {
+                tail.drain(..slash);
+            }
+            std::iter::once('…').chain(tail).collect()
         }
         _ => cell
             .chars()
@@ -169,7 +187,10 @@ mod tests {
             assert!(line.width() <= 160, "{} cells: {line}", line.width());
         }
         let row = out.lines().nth(1).unwrap();
-        assert!(row.starts_with("…deep/") && row.contains("/ca.pem  "), "{row}");
+        assert!(
+            row.starts_with("…/deep/") && row.contains("/ca.pem  "),
+            "{row}"
+        );
         assert!(row.contains("CN=Long Name"), "{row}");
         assert!(
             row.ends_with(&sha),
@@ -178,20 +199,35 @@ mod tests {
     }
 
     #[test]
-    fn fingerprints_are_cut_last_and_nothing_below_the_floor() {
+    fn fingerprints_give_after_paths_and_subjects_are_roomy_and_nothing_goes_below_floors() {
         let sha = "b".repeat(64);
-        let out = render(
-            HEADER,
-            &[&[&"p".repeat(100), "pem", &"s".repeat(100), &sha]],
-            Some(60),
-        );
-        let row = out.lines().nth(1).unwrap();
+        let row = |width| {
+            let out = render(
+                HEADER,
+                &[&[&"p".repeat(100), "pem", &"s".repeat(100), &sha]],
+                Some(width),
+            );
+            out.lines().nth(1).unwrap().to_string()
+        };
+        // Room for paths and subjects of ROOMY cells and the whole fingerprint.
+        let roomy = 2 * ROOMY + "PARSER".len() + 64 + 3 * 2;
+        assert!(row(roomy).ends_with(&sha));
+        assert_eq!(row(roomy).width(), roomy);
+        // Narrower: the fingerprint gives first, down to SHORT.
+        let narrower = row(roomy - 10);
         assert!(
-            row.contains(&format!("{}…", "b".repeat(FLOOR - 1))),
-            "{row}"
+            narrower.ends_with(&format!("{}…", "b".repeat(64 - 11))),
+            "{narrower}"
         );
-        // Every cut column at its floor: the line is as narrow as it goes.
-        assert_eq!(row.width(), 3 * FLOOR + "PARSER".len() + 3 * 2);
+        let short = 2 * ROOMY + "PARSER".len() + SHORT + 3 * 2;
+        assert!(row(short).ends_with(&format!("{}…", "b".repeat(SHORT - 1))));
+        // Narrower still: paths and subjects down to FLOOR, and no further.
+        let tiny = row(40);
+        assert_eq!(
+            tiny.width(),
+            2 * FLOOR + "PARSER".len() + SHORT + 3 * 2,
+            "{tiny}"
+        );
     }
 
     #[test]
