@@ -33,31 +33,7 @@ struct Hostile {
 /// A fresh self-signed EC certificate (PEM) at `path`, its key in `keys`; returns openssl's SHA-256.
 fn make_cert(path: &Path, keys: &Path, cn: &str) -> String {
     let key = keys.join(format!("{cn}.key"));
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "30",
-        ])
-        .args(["-subj", &format!("/O=Rootsift Hostile Test/CN={cn}")])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run openssl ({e}): apt-get install openssl"));
-    assert!(
-        out.status.success(),
-        "openssl req failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    openssl_fingerprint(path, "pem", "sha256")
+    openssl_self_signed(path, &key, &format!("/O=Rootsift Hostile Test/CN={cn}"))
 }
 
 fn run_tool(program: &str, args: &[&std::ffi::OsStr], what: &str) {

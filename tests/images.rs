@@ -393,8 +393,14 @@ fn bad_image_names_are_clear_errors() {
     let cache = tempfile::tempdir().unwrap();
     for (arg, says) in [
         ("oci:/nonexistent/layout:x", "layout:x: no such directory"),
-        ("docker-archive:/nonexistent.tar", "nonexistent.tar: no such file"),
-        ("Not_A_Reference", "Not_A_Reference: no such file or directory"),
+        (
+            "docker-archive:/nonexistent.tar",
+            "nonexistent.tar: no such file",
+        ),
+        (
+            "Not_A_Reference",
+            "Not_A_Reference: no such file or directory",
+        ),
         ("docker://UPPER/Case", "a repository is lowercase"),
         ("docker://{\"manifests\":[x/y", "invalid registry host"),
     ] {

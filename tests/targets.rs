@@ -375,37 +375,12 @@ fn hostile_tree() -> Hostile {
     )
     .unwrap();
     // A certificate whose common name holds ESC and a newline (openssl -utf8 writes it as it is).
-    let cert = dir.path().join("evil-subject.pem");
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-        ])
-        .args([
-            "-days",
-            "30",
-            "-utf8",
-            "-subj",
-            "/CN=x\u{1b}[31mred\nline2/O=Evil",
-        ])
-        .arg("-keyout")
-        .arg(dir.path().join("evil.key"))
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let keys = tempfile::tempdir().unwrap();
+    let subject_fp = openssl_self_signed(
+        &dir.path().join("evil-subject.pem"),
+        &keys.path().join("evil.key"),
+        "/CN=x\u{1b}[31mred\nline2/O=Evil",
     );
-    fs::remove_file(dir.path().join("evil.key")).unwrap();
-    let subject_fp = openssl_fingerprint(&cert, "pem", "sha256");
     // A signed PE under a hostile name, for sigscan's table.
     fs::copy(
         fixtures_base().join("signed/tree/opt/msvc/vcruntime140.dll"),

@@ -47,34 +47,11 @@ fn fingerprints(list: &Value) -> BTreeSet<String> {
 /// A certificate made by openssl in `dir`, and its SHA-256 and SHA-1 fingerprints.
 fn private_certificate(dir: &Path) -> (PathBuf, String, String) {
     let pem = dir.join("internal.pem");
-    let status = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-        ])
-        .arg("-keyout")
-        .arg(dir.join("internal.key"))
-        .arg("-out")
-        .arg(&pem)
-        .args([
-            "-subj",
-            "/CN=Internal Test CA/O=Rootsift Tests",
-            "-days",
-            "3650",
-        ])
-        .output()
-        .expect("openssl runs");
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
+    let sha256 = openssl_self_signed(
+        &pem,
+        &dir.join("internal.key"),
+        "/CN=Internal Test CA/O=Rootsift Tests",
     );
-    let sha256 = openssl_fingerprint(&pem, "pem", "sha256");
     let sha1 = openssl_fingerprint(&pem, "pem", "sha1");
     (pem, sha256, sha1)
 }

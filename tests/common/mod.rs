@@ -425,6 +425,31 @@ pub fn openssl(args: &[&OsStr]) -> String {
     String::from_utf8(out.stdout).expect("openssl printed UTF-8")
 }
 
+/// A fresh self-signed EC P-256 certificate made by `openssl req -x509 -utf8`: PEM at `cert`, its
+/// key at `key` (keep it out of a tree that is scanned), `subject` in openssl's `/K=V/…` form
+/// (UTF-8, control characters and all), valid for 30 days. Returns openssl's SHA-256 of it.
+pub fn openssl_self_signed(cert: &Path, key: &Path, subject: &str) -> String {
+    openssl(&[
+        OsStr::new("req"),
+        OsStr::new("-x509"),
+        OsStr::new("-newkey"),
+        OsStr::new("ec"),
+        OsStr::new("-pkeyopt"),
+        OsStr::new("ec_paramgen_curve:P-256"),
+        OsStr::new("-nodes"),
+        OsStr::new("-days"),
+        OsStr::new("30"),
+        OsStr::new("-utf8"),
+        OsStr::new("-subj"),
+        OsStr::new(subject),
+        OsStr::new("-keyout"),
+        key.as_os_str(),
+        OsStr::new("-out"),
+        cert.as_os_str(),
+    ]);
+    openssl_fingerprint(cert, "pem", "sha256")
+}
+
 /// openssl's `-fingerprint` line ("sha256 Fingerprint=AB:CD:…") as lowercase hex without colons.
 pub fn normalise_fingerprint(line: &str) -> String {
     let value = line.trim().rsplit('=').next().unwrap_or("");
