@@ -31,7 +31,7 @@ pub enum Cut {
     End,
     /// At its start, keeping the end (paths: the file name matters most).
     Start,
-    /// At its end, and only once the other cut columns are as narrow as they go (fingerprints).
+    /// At its end, and only once paths and subjects are down to [`ROOMY`] (fingerprints).
     Last,
 }
 

@@ -97,26 +97,18 @@ fn registry_note(not_tried: bool) -> &'static str {
 /// Whether a missing `arg` must be a path, not an image reference: it starts like one (`/`,
 /// `.`, `~`), its first component exists here (`target/nosuch`), or it would be a Docker Hub
 /// name whose last component has a file extension (`ca.pem`, `certs/bundle.crt`).
-fn names_a_path(arg: &str, reference: Option<&image::reference::Reference>) -> bool {
-    if arg.starts_with(['/', '.', '~']) {
-        return true;
-    }
-    if let Some((first, _)) = arg.split_once('/')
-        && std::fs::symlink_metadata(first).is_ok()
-    {
-        return true;
-    }
-    match reference {
-        None => true,
-        Some(r) => {
-            r.registry == "docker.io"
-                && !arg.starts_with("docker.io/")
-                && r.repository
-                    .rsplit('/')
-                    .next()
-                    .is_some_and(|last| last.contains('.'))
-        }
-    }
+fn names_a_path(arg: &str, reference: &image::reference::Reference) -> bool {
+    let first_exists = arg
+        .split_once('/')
+        .is_some_and(|(first, _)| std::fs::symlink_metadata(first).is_ok());
+    let hub_file_name = reference.registry == "docker.io"
+        && !arg.starts_with("docker.io/")
+        && reference
+            .repository
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'));
+    arg.starts_with(['/', '.', '~']) || first_exists || hub_file_name
 }
 
 impl Target {
@@ -194,13 +186,12 @@ impl Target {
     /// An argument that names nothing on disk: an image in a registry if it reads as one and
     /// not as a path, else a missing path.
     fn missing(arg: &str, images: &ImageOptions) -> Result<Target, TargetError> {
-        let reference = image::reference::parse_reference(arg).ok();
         let not_found = |not_tried_as_registry| TargetError::NotFound {
             path: arg.to_string(),
             not_tried_as_registry,
         };
-        let reference = match reference {
-            Some(r) if !names_a_path(arg, Some(&r)) => r,
+        let reference = match image::reference::parse_reference(arg) {
+            Ok(r) if !names_a_path(arg, &r) => r,
             _ => return Err(not_found(false)),
         };
         if images.no_registry {
