@@ -381,4 +381,34 @@ mod tests {
         assert_eq!(sniff(&path), Some(LocalImage::DockerArchive));
         assert_eq!(sniff(dir.path()), None);
     }
+
+    #[test]
+    fn a_tar_header_is_told_by_its_checksum() {
+        let mut header = tar::Header::new_gnu();
+        header.set_path("manifest.json").unwrap();
+        header.set_size(2);
+        header.set_cksum();
+        let block = header.as_bytes().to_vec();
+        assert!(is_tar_header(&block));
+        assert!(is_tar_header(&[0u8; 512]), "an empty archive's end block");
+        let mut flipped = block.clone();
+        flipped[0] ^= 1;
+        assert!(!is_tar_header(&flipped));
+        assert!(!is_tar_header(&block[..511]));
+        assert!(!is_tar_header(
+            &b"root:x:0:0:root:/root:/bin/bash\n".repeat(20)
+        ));
+        // Not an archive, or a directory: one line saying so, never the file's bytes.
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().join("passwd");
+        std::fs::write(&text, "root:x:0:0:root:/root:/bin/bash\n".repeat(40)).unwrap();
+        for (path, says) in [
+            (&text, "not a tar archive"),
+            (&dir.path().to_path_buf(), "a directory"),
+        ] {
+            let e = Store::open_tar(path).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+            assert!(e.to_string().starts_with(says), "{e}");
+        }
+    }
 }
