@@ -580,6 +580,80 @@ fn expired_token_is_renewed_once() {
 }
 
 #[test]
+fn a_kept_alive_connection_the_server_closed_is_replaced() {
+    // Each connection answers its first request and keeps the connection open (HTTP/1.1, no
+    // `Connection: close`), then resets it when a second request arrives on it: what a client
+    // meets when a registry drops an idle connection just as it is reused. The GET goes again on
+    // a new connection, once.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (answered, reset) = (Arc::new(Mutex::new(0usize)), Arc::new(Mutex::new(0usize)));
+    {
+        let (answered, reset) = (answered.clone(), reset.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (answered, reset) = (answered.clone(), reset.clone());
+                thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut writer = stream;
+                    for request in 0.. {
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                        }
+                        if request > 0 {
+                            *reset.lock().unwrap() += 1;
+                            let _ = reset_on_close(&writer);
+                            return;
+                        }
+                        *answered.lock().unwrap() += 1;
+                        let _ = writer.write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: 2\r\n\r\n{}",
+                        );
+                    }
+                });
+            }
+        });
+    }
+    let client = Client::new(&addr, "keep/alive", &insecure()).unwrap();
+    for _ in 0..3 {
+        assert_eq!(client.manifest("latest").unwrap().body, b"{}");
+    }
+    assert_eq!(*answered.lock().unwrap(), 3);
+    assert_eq!(*reset.lock().unwrap(), 2, "the connections were not reused");
+}
+
+/// Makes closing `stream` send a reset (SO_LINGER 0), as a server dropping a connection does.
+fn reset_on_close(stream: &TcpStream) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on a socket this test owns, with a pointer to a live `linger` of the
+    // size passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[test]
 fn transport_errors_name_the_url() {
     // Nothing listening.
     let port = TcpListener::bind("127.0.0.1:0")

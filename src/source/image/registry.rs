@@ -405,16 +405,23 @@ impl Client {
         let mut authenticated_here = false;
         loop {
             let state = self.auth_state();
-            let mut request = self.agent.get(url);
-            if let Some(accept) = accept {
-                request = request.header("Accept", accept);
+            let send = || {
+                let mut request = self.agent.get(url);
+                if let Some(accept) = accept {
+                    request = request.header("Accept", accept);
+                }
+                if let Some(value) = state.header() {
+                    request = request.header("Authorization", value);
+                }
+                request.call()
+            };
+            // A kept-alive connection the server has closed since its last answer fails the
+            // next request before any response; a GET is safe to send again, once, on a new one.
+            let response = match send() {
+                Err(e) if stale_connection(&e) => send(),
+                sent => sent,
             }
-            if let Some(value) = state.header() {
-                request = request.header("Authorization", value);
-            }
-            let response = request
-                .call()
-                .map_err(|e| transport_error(url, e, self.options.timeout))?;
+            .map_err(|e| transport_error(url, e, self.options.timeout))?;
             let status = response.status();
             if status.is_success() {
                 return Ok(response);
@@ -657,6 +664,14 @@ fn read_limited(
         });
     }
     Ok(body)
+}
+
+/// Whether a request failed the way one sent on a pooled connection that the server closed does:
+/// reset, aborted or ended before any response.
+fn stale_connection(e: &ureq::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    matches!(e, ureq::Error::Io(io)
+        if matches!(io.kind(), ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof))
 }
 
 /// Classifies an error of `ureq` when sending or receiving headers.
