@@ -13,8 +13,8 @@
 # Builds are cargo-fuzz's default: optimised (release) WITH debug assertions and overflow checks, so
 # an integer overflow in a parser is a crash. (`-O` would turn those checks off.) Every target is one
 # binary, fuzz_targets/rootsift.rs, which runs the target FUZZ_TARGET names; it is built once, with
-# 16 codegen units (cargo-fuzz's default of 1 leaves a core idle for minutes; the short runs here
-# lose little to it).
+# 16 codegen units (cargo-fuzz's default of 1 compiles each crate on one core; the short runs here
+# lose little to the slower code).
 #
 # The binary goes where cargo puts the fuzz crate's builds: CARGO_TARGET_DIR when set, else
 # fuzz/target (asked of `cargo metadata`, never assumed).

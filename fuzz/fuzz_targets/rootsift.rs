@@ -1,7 +1,7 @@
 #![no_main]
 //! The one fuzz binary: `FUZZ_TARGET=NAME` picks which of rootsift's fuzz targets it runs (the
 //! functions of `fuzz/src/lib.rs`, listed in `rootsift_fuzz::TARGETS`). One binary instead of one
-//! per target: every target links the whole library, so this builds in a fraction of the time.
+//! per target: every target links the whole library, so one build and one link serve them all.
 //!
 //!     FUZZ_TARGET=pem cargo fuzz run rootsift fuzz/corpus/pem
 
