@@ -155,38 +155,30 @@ pub const TAG_MAX: usize = 128;
 /// (labels of letters, digits and inner `-`, joined by `.`), or an IPv6 address in brackets,
 /// each with an optional `:PORT`.
 pub fn valid_host(host: &str) -> bool {
-    let (name, port) = if let Some(bracketed) = host.strip_prefix('[') {
-        let Some((v6, rest)) = bracketed.split_once(']') else {
-            return false;
-        };
-        if v6.parse::<std::net::Ipv6Addr>().is_err() {
-            return false;
-        }
-        match rest {
-            "" => return true,
-            _ => match rest.strip_prefix(':') {
-                Some(port) => ("", Some(port)),
-                None => return false,
-            },
-        }
-    } else {
-        match host.split_once(':') {
-            Some((name, port)) => (name, Some(port)),
-            None => (host, None),
+    let (address_ok, port) = match host.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((v6, port)) => (v6.parse::<std::net::Ipv6Addr>().is_ok(), port),
+            None => return false,
+        },
+        None => {
+            let (name, port) = host.split_at(host.find(':').unwrap_or(host.len()));
+            let label_ok = |label: &str| {
+                let b = label.as_bytes();
+                !b.is_empty()
+                    && b.len() <= 63
+                    && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+                    && b[0] != b'-'
+                    && b[b.len() - 1] != b'-'
+            };
+            (name.len() <= 253 && name.split('.').all(label_ok), port)
         }
     };
-    let port_ok =
-        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
-    let label_ok = |label: &str| {
-        let b = label.as_bytes();
-        !b.is_empty()
-            && b.len() <= 63
-            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-            && b[0] != b'-'
-            && b[b.len() - 1] != b'-'
-    };
-    let name_ok = host.starts_with('[') || (name.len() <= 253 && name.split('.').all(label_ok));
-    port_ok && name_ok
+    // Nothing, or `:` and one to five digits.
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|p| {
+            !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+        });
+    address_ok && port_ok
 }
 
 /// Whether `component` is one path component of a repository: lowercase alphanumerics, joined by
