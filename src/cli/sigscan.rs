@@ -105,7 +105,7 @@ pub fn run(command: SigscanCommand) -> i32 {
     let out: Box<dyn Write> = Box::new(io::BufWriter::with_capacity(64 << 10, stdout.lock()));
     let mut reporter: Box<dyn Reporter> = match format {
         OutputFormat::Table => Box::new(SignaturesTable::new(out, false, terminal_width())),
-        OutputFormat::Wide => Box::new(SignaturesTable::new(out, true, None)),
+        OutputFormat::Wide => Box::new(SignaturesTable::new(out, true, terminal_width())),
         OutputFormat::Json => Box::new(SignaturesJson::new(out, args.source.names().to_vec())),
         OutputFormat::Jsonl => Box::new(SignaturesJsonLines::new(out)),
     };

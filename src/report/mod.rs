@@ -68,7 +68,7 @@ pub fn reporter<'w>(
 ) -> Box<dyn Reporter + 'w> {
     match format {
         Format::Table => Box::new(Table::new(out, false, width)),
-        Format::Wide => Box::new(Table::new(out, true, None)),
+        Format::Wide => Box::new(Table::new(out, true, width)),
         Format::Json => Box::new(Json::new(out)),
         Format::JsonLines => Box::new(JsonLines::new(out)),
         Format::Pem => Box::new(Pem::new(out)),
