@@ -62,7 +62,9 @@ fn examples(readme: &str) -> Vec<Example> {
 /// 8 or more hex digits (with a digit among them) are any hex, and a run of digits any digits;
 /// a run of spaces is any run of spaces; the rest is literal.
 fn shape(line: &str) -> Regex {
-    let hex = Regex::new(r"[0-9a-fA-F]{8,}|[0-9]+").unwrap();
+    static HEX: std::sync::LazyLock<Regex> =
+        std::sync::LazyLock::new(|| Regex::new(r"[0-9a-fA-F]{8,}|[0-9]+").unwrap());
+    let hex = &*HEX;
     let mut pattern = String::from("^");
     let chars: Vec<char> = line.chars().collect();
     let mut i = 0;
@@ -119,11 +121,16 @@ fn shape(line: &str) -> Regex {
 
 /// Whether `actual` has the shape of `expected`; else the first line that differs.
 fn compare(expected: &[String], actual: &[String]) -> Result<(), String> {
-    fn go(expected: &[String], actual: &[String]) -> Option<(usize, usize)> {
+    // Each README line's pattern, made once (`None`: a line that is only `…`).
+    let shapes: Vec<Option<Regex>> = expected
+        .iter()
+        .map(|e| (e.trim() != "…").then(|| shape(e)))
+        .collect();
+    fn go(expected: &[Option<Regex>], actual: &[String]) -> Option<(usize, usize)> {
         match expected.first() {
             None if actual.is_empty() => None,
             None => Some((0, 0)),
-            Some(e) if e.trim() == "…" => {
+            Some(None) => {
                 // Any number of lines.
                 let mut worst = Some((0, 0));
                 for skip in 0..=actual.len() {
@@ -135,13 +142,13 @@ fn compare(expected: &[String], actual: &[String]) -> Result<(), String> {
                 worst
             }
             Some(_) if actual.is_empty() => Some((0, 0)),
-            Some(e) if shape(e).is_match(actual[0].trim_end()) => {
+            Some(Some(e)) if e.is_match(actual[0].trim_end()) => {
                 go(&expected[1..], &actual[1..]).map(|(ei, ai)| (ei + 1, ai + 1))
             }
             Some(_) => Some((0, 0)),
         }
     }
-    match go(expected, actual) {
+    match go(&shapes, actual) {
         None => Ok(()),
         Some((ei, ai)) => Err(format!(
             "README line +{ei}: {:?}\n   actual line {ai}: {:?}",
