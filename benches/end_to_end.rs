@@ -9,7 +9,8 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use rootsift::scan::{Progress, Record, ScanOptions, Summary, scan};
+use rootsift::record::{Record, Summary};
+use rootsift::scan::{Progress, ScanOptions, scan};
 use rootsift::source::Target;
 
 fn tree() -> PathBuf {

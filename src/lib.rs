@@ -10,6 +10,7 @@ pub mod detect;
 pub mod fuse;
 pub mod parallel;
 pub mod report;
+pub mod record;
 pub mod scan;
 pub mod sign;
 pub mod source;

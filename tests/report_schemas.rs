@@ -21,7 +21,8 @@ use regex::Regex;
 use rootsift::analyze::{Issue, IssueKind, Judged, Level};
 use rootsift::cert::rfc3339;
 use rootsift::report::{InspectContext, cyclonedx, sarif};
-use rootsift::scan::{self, Finding, Progress, Record, ScanOptions};
+use rootsift::record::{Finding, Record};
+use rootsift::scan::{self, Progress, ScanOptions};
 use rootsift::source::Target;
 use serde_json::Value;
 

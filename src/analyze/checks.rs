@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use super::mozilla::{MozillaData, MozillaStatus};
 use super::{Issue, IssueKind, Judged, Level};
 use crate::cert::{Certificate, rfc3339};
-use crate::scan::Finding;
+use crate::record::Finding;
 
 /// Seconds in a day.
 const DAY: i64 = 86_400;

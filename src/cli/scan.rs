@@ -6,7 +6,8 @@ use clap::{Args, ValueEnum};
 
 use rootsift::detect::Limits;
 use rootsift::report::{self, Format, Unique};
-use rootsift::scan::{FileError, Finding, Partial, Progress, Record, ScanOptions, Summary, scan};
+use rootsift::record::{FileError, Finding, Partial, Record, Summary};
+use rootsift::scan::{Progress, ScanOptions, scan};
 use rootsift::source::Target;
 
 use super::progress::ProgressLine;

@@ -6,7 +6,8 @@ use std::io::{self, IsTerminal, Write};
 use clap::{Args, Subcommand, ValueEnum};
 
 use rootsift::report::{Reporter, SignaturesJson, SignaturesJsonLines, SignaturesTable};
-use rootsift::scan::{Progress, Record, scan};
+use rootsift::record::Record;
+use rootsift::scan::{Progress, scan};
 use std::sync::Arc;
 
 use rootsift::cert::{CertCache, Certificate};

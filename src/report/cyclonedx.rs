@@ -39,7 +39,7 @@ use x509_parser::x509::SubjectPublicKeyInfo;
 use super::InspectContext;
 use crate::analyze::Judged;
 use crate::cert::{Certificate, rfc3339};
-use crate::scan::Finding;
+use crate::record::Finding;
 
 /// The `$schema` written: the CycloneDX 1.6 JSON schema's identifier.
 pub const SCHEMA_URI: &str = "http://cyclonedx.org/schema/bom-1.6.schema.json";

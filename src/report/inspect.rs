@@ -16,7 +16,7 @@ use super::table::{write_errors, write_partials};
 use super::text::{count, printable};
 use crate::analyze::{Issue, Judged, Level};
 use crate::cert::rfc3339;
-use crate::scan::{FileError, Partial, Summary};
+use crate::record::{FileError, Partial, Summary};
 
 /// What an inspect run produced.
 pub struct Inspection<'a> {

@@ -5,7 +5,7 @@
 #[derive(Debug, Clone, Copy)]
 pub struct InspectContext<'a> {
     /// The targets as given on the command line. Reports name them; where a certificate was found
-    /// is read from each finding's own resolved [`crate::scan::Finding::target`].
+    /// is read from each finding's own resolved [`crate::record::Finding::target`].
     pub targets: &'a [String],
     /// The clock the checks used, in seconds since the Unix epoch. The CycloneDX timestamp is this
     /// instant, so the same inputs and clock give the same documents.

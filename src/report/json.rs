@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::Reporter;
 use crate::cert::rfc3339;
-use crate::scan::{FileError, Finding, Partial, Summary};
+use crate::record::{FileError, Finding, Partial, Summary};
 
 #[derive(Serialize)]
 pub(crate) struct CertificateJson<'a> {

@@ -20,7 +20,7 @@ pub mod text;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use crate::scan::{FileError, Finding, Partial, SignatureFinding, Summary};
+use crate::record::{FileError, Finding, Partial, SignatureFinding, Summary};
 
 pub use inspect_context::InspectContext;
 pub use json::{Json, JsonLines};

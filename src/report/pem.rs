@@ -7,7 +7,7 @@ use base64::Engine as _;
 
 use super::Reporter;
 use super::text::printable;
-use crate::scan::{FileError, Finding, Partial, Summary};
+use crate::record::{FileError, Finding, Partial, Summary};
 
 /// Writes PEM blocks.
 pub struct Pem<'w> {

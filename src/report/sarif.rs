@@ -40,7 +40,7 @@ use super::InspectContext;
 use super::inspect_context::{encode_uri_path, outer_path};
 use crate::analyze::{Issue, IssueKind, Judged, Level};
 use crate::cert::{Certificate, rfc3339};
-use crate::scan::Finding;
+use crate::record::Finding;
 
 /// The `$schema` written: the SARIF 2.1.0 schema's address that GitHub's documentation uses.
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";

@@ -16,7 +16,7 @@ use super::json::{ErrorJson, JsonLines, to_io};
 use super::table::write_errors;
 use super::text::count;
 use crate::cert::rfc3339;
-use crate::scan::{FileError, Finding, Partial, SignatureFinding, Summary};
+use crate::record::{FileError, Finding, Partial, SignatureFinding, Summary};
 use crate::sign::Signer;
 
 #[derive(Serialize)]

@@ -9,7 +9,7 @@ use super::Reporter;
 use super::columns::{Column, Cut, write_columns};
 use super::text::count;
 use crate::cert::rfc3339;
-use crate::scan::{FileError, Finding, Partial, Summary};
+use crate::record::{FileError, Finding, Partial, Summary};
 
 /// Collects rows and prints them aligned at the end.
 pub struct Table<'w> {
