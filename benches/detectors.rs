@@ -7,8 +7,9 @@
 //! - `jar` / `war`: a real JAR from the JDK or `/usr/share/java` (the largest found) and the fixture WAR,
 //!   whichever exist (at least one must).
 //!
-//! For each input: the whole stack (`Detector::scan`), `pem::scan`, `der::scan`, and on the archives
-//! `archive::scan` (and the whole stack with `--open-code-members`). Unless the name says `warm`, every iteration starts with an empty certificate cache,
+//! For each input: the whole stack (`walk`: the container walker with the certificate detector, as a
+//! scan runs them on a file), `pem::scan`, `der::scan`, and on the archives the whole stack with
+//! `--open-code-members`. Unless the name says `warm`, every iteration starts with an empty certificate cache,
 //! so each certificate is parsed (the cost of a first encounter); `warm` keeps the cache across
 //! iterations, as a scan does for a certificate seen before.
 //!
@@ -21,8 +22,10 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use rootsift::analyzer::{Analyzer, Buffer, Piece};
 use rootsift::cert::CertCache;
-use rootsift::detect::{self, Budget, CountingSink, DEFAULT_PKCS12_PASSWORDS, Detector, Limits};
+use rootsift::container::Walker;
+use rootsift::detect::{self, CountingSink, DEFAULT_PKCS12_PASSWORDS, Detector, Limits};
 
 fn fixtures() -> PathBuf {
     std::env::var_os("ROOTSIFT_BENCH_FIXTURES")
@@ -163,6 +166,21 @@ impl Config {
             passwords: &self.passwords,
         }
     }
+
+    /// The whole stack: the container walker with the certificate detector, as a scan runs it on
+    /// a file.
+    fn walk(&self, cache: &CertCache, data: &[u8], sink: &mut CountingSink) {
+        let detector: Box<dyn Analyzer> = Box::new(self.detector(cache));
+        let walker = Walker {
+            analyzers: std::slice::from_ref(&detector),
+            limits: &self.limits,
+        };
+        let whole = Buffer {
+            data,
+            piece: Piece::Whole,
+        };
+        walker.walk(whole, sink);
+    }
 }
 
 /// Benchmarks every detector on one input, as group `name`.
@@ -171,7 +189,7 @@ fn bench_input(c: &mut Criterion, name: &str, path: &str, data: &[u8], archive: 
     // What each detector finds, once, so the report shows that the benchmark measures real work.
     let cache = CertCache::new();
     let mut found = CountingSink::default();
-    let _ = config.detector(&cache).scan(data, &mut found);
+    config.walk(&cache, data, &mut found);
     eprintln!(
         "{name}: {path}, {} bytes: {} certificates, {} partials, {} archive members",
         data.len(),
@@ -182,22 +200,22 @@ fn bench_input(c: &mut Criterion, name: &str, path: &str, data: &[u8], archive: 
 
     let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Bytes(data.len() as u64));
-    group.bench_function("detector.scan", |b| {
+    group.bench_function("walk", |b| {
         b.iter_batched_ref(
             CertCache::new,
             |cache| {
                 let mut sink = CountingSink::default();
-                let _ = config.detector(cache).scan(black_box(data), &mut sink);
+                config.walk(cache, black_box(data), &mut sink);
                 sink
             },
             BatchSize::LargeInput,
         )
     });
     let warm = CertCache::new();
-    group.bench_function("detector.scan warm", |b| {
+    group.bench_function("walk warm", |b| {
         b.iter(|| {
             let mut sink = CountingSink::default();
-            let _ = config.detector(&warm).scan(black_box(data), &mut sink);
+            config.walk(&warm, black_box(data), &mut sink);
             sink
         })
     });
@@ -233,34 +251,12 @@ fn bench_input(c: &mut Criterion, name: &str, path: &str, data: &[u8], archive: 
             },
             ..Config::new()
         };
-        group.bench_function("detector.scan --open-code-members", |b| {
+        group.bench_function("walk --open-code-members", |b| {
             b.iter_batched_ref(
                 CertCache::new,
                 |cache| {
                     let mut sink = CountingSink::default();
-                    let _ = open_code.detector(cache).scan(black_box(data), &mut sink);
-                    sink
-                },
-                BatchSize::LargeInput,
-            )
-        });
-        group.bench_function("archive::scan", |b| {
-            b.iter_batched_ref(
-                CertCache::new,
-                |cache| {
-                    let mut sink = CountingSink::default();
-                    let mut budget = Budget {
-                        decompressed_left: config.limits.max_decompressed,
-                        ..Budget::default()
-                    };
-                    let result = detect::archive::scan(
-                        &config.detector(cache),
-                        black_box(data),
-                        0,
-                        &mut budget,
-                        &mut sink,
-                    );
-                    assert!(result.is_ok(), "archive::scan failed on {path}: {result:?}");
+                    open_code.walk(cache, black_box(data), &mut sink);
                     sink
                 },
                 BatchSize::LargeInput,

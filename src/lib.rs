@@ -5,12 +5,16 @@
 //! [`scan::Record`]s) → [`report`] (output formats). See `ARCHITECTURE.md`.
 
 pub mod analyze;
+pub mod analyzer;
 pub mod cert;
+pub mod container;
 pub mod detect;
 pub mod fuse;
 pub mod parallel;
-pub mod report;
 pub mod record;
+pub mod report;
 pub mod scan;
 pub mod sign;
+pub mod signature;
 pub mod source;
+pub mod zip;

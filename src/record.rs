@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::cert::Certificate;
 use crate::detect::Parser;
-use crate::sign::Signature;
+use crate::signature::Signature;
 
 /// A certificate found at one location.
 #[derive(Debug, Clone)]

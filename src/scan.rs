@@ -1,31 +1,31 @@
-//! The scan driver: targets → files → detectors (and signature parsers) → records, in parallel,
+//! The scan driver: targets → entries → container walker → analyzers → records, in parallel,
 //! streamed.
 //!
-//! Worker threads (the walker's) read each file and run the detectors on it, collecting that file's
-//! records; one batch per file travels over a bounded channel to the calling thread, which hands each
+//! Each target lists its entries through the [`Source`] interface, on the source's worker threads;
+//! each worker reads an entry and hands its bytes to the container walker with the registered
+//! analyzers, collecting that file's records; one batch per file travels over a bounded channel to the calling thread, which hands each
 //! record to the caller's callback in arrival order. Memory stays bounded whatever the tree's size:
 //! records are not kept here, and certificates are shared through the [`CertCache`].
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crossbeam_channel::{Sender, bounded};
 
+use crate::analyzer::{Analyzer, Buffer, Output, Piece};
 use crate::cert::{CertCache, Certificate};
-use sha2::{Digest, Sha256};
-
+use crate::container::Walker;
 use crate::detect::{DEFAULT_PKCS12_PASSWORDS, Detector, Limits, Parser, Sink};
 use crate::record::{FileError, LayerOf, Partial, Record, SignatureFinding};
+use crate::sign::{SignOptions, Signatures};
+use crate::signature::Signature;
+use crate::source::Target;
+use crate::source::entry::{Entry, Event, Source, SourceOptions, Visitor};
+use crate::source::read::{FileReader, ReadError};
+
 // Transitional, until analyze/policy and cli/validate import the model directly.
 pub use crate::record::{Finding, Summary};
-use crate::sign::{self, SignOptions, Signed};
-use crate::source::Target;
-use crate::source::dir::{self, Event, WalkOptions};
-use crate::source::image::LayerSet;
-use crate::source::layers::Kind;
-use crate::source::read::{FileReader, ReadError};
 
 /// Everything that shapes a scan.
 #[derive(Debug, Clone)]
@@ -66,6 +66,17 @@ impl Default for ScanOptions {
     }
 }
 
+impl ScanOptions {
+    /// The certificate detector these options describe, memoising into `cache`.
+    pub fn detector<'a>(&'a self, cache: &'a CertCache) -> Detector<'a> {
+        Detector {
+            cache,
+            limits: &self.limits,
+            passwords: &self.pkcs12_passwords,
+        }
+    }
+}
+
 /// Live counters, readable while a scan runs (for a progress display).
 #[derive(Debug, Default)]
 pub struct Progress {
@@ -94,15 +105,35 @@ pub fn scan(
 ) -> Summary {
     let started = Instant::now();
     let cache = CertCache::new();
+    let detector = options.detector(&cache);
+    // The analyzers, in the order each buffer is handed to them: one line each.
+    let analyzers: Vec<Box<dyn Analyzer + '_>> = [
+        options
+            .certificates
+            .then(|| Box::new(detector) as Box<dyn Analyzer>),
+        options.signatures.map(|options| {
+            Box::new(Signatures {
+                cache: &cache,
+                options,
+            }) as Box<dyn Analyzer>
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let walker = Walker {
+        analyzers: &analyzers,
+        limits: &options.limits,
+    };
     let mut summary = Summary::default();
     let skipped = AtomicU64::new(0);
     let (tx, rx) = bounded::<Vec<Record>>(1024);
     std::thread::scope(|scope| {
-        let cache = &cache;
         let skipped = &skipped;
+        let walker = &walker;
         scope.spawn(move || {
             for target in targets {
-                scan_target(target, options, cache, progress, skipped, &tx);
+                scan_target(target, options, walker, progress, skipped, &tx);
             }
             drop(tx);
         });
@@ -130,276 +161,179 @@ pub fn scan(
     summary
 }
 
+/// Every certificate in `data` (a file of trust roots, say), read as a scan reads a file:
+/// every format, archives opened, default limits, no PKCS#12 password.
+pub fn certificates_in(data: &[u8]) -> Vec<Arc<Certificate>> {
+    struct Collect(Vec<Arc<Certificate>>);
+    impl Sink for Collect {
+        fn certificate(&mut self, cert: Arc<Certificate>, _: u64, _: Parser) {
+            self.0.push(cert);
+        }
+        fn partial(&mut self, _: u64, _: Parser, _: String) {}
+    }
+    impl Output for Collect {
+        fn enter(&mut self, _: &str) {}
+        fn leave(&mut self) {}
+        fn unsigned(&mut self) {}
+        fn signatures(&mut self, _: [u8; 32], _: Vec<Signature>) {}
+    }
+    let cache = CertCache::new();
+    let options = ScanOptions {
+        pkcs12_passwords: Vec::new(),
+        ..ScanOptions::default()
+    };
+    let detector: Box<dyn Analyzer> = Box::new(options.detector(&cache));
+    let walker = Walker {
+        analyzers: std::slice::from_ref(&detector),
+        limits: &options.limits,
+    };
+    let mut found = Collect(Vec::new());
+    let whole = Buffer {
+        data,
+        piece: Piece::Whole,
+    };
+    walker.walk(whole, &mut found);
+    found.0
+}
+
+/// Lists one target's entries and scans each on the thread that met it.
 fn scan_target(
     target: &Target,
     options: &ScanOptions,
-    cache: &CertCache,
+    walker: &Walker<'_>,
     progress: &Progress,
     skipped: &AtomicU64,
     tx: &Sender<Vec<Record>>,
 ) {
     let name: Arc<str> = Arc::from(target.name());
-    let detector = Detector {
-        cache,
-        limits: &options.limits,
-        passwords: &options.pkcs12_passwords,
+    let source_options = SourceOptions {
+        one_file_system: options.one_file_system,
+        threads: options.threads,
+        all_layers: options.all_layers,
     };
-    let worker = || Worker {
-        detector: &detector,
-        certificates: options.certificates,
-        signatures: options.signatures,
-        reader: FileReader::new(options.no_mmap),
-        target: Arc::clone(&name),
-        progress,
-        tx: tx.clone(),
+    let visitors = || -> Visitor<'_> {
+        let mut worker = Worker {
+            walker,
+            reader: FileReader::new(options.no_mmap),
+            target: Arc::clone(&name),
+            progress,
+            skipped,
+            tx: tx.clone(),
+        };
+        Box::new(move |event| worker.visit(event))
     };
-    match target {
-        Target::File { path, location } => {
-            let location = location.to_string_lossy();
-            worker().scan(Input::Path(path), &location, None);
-        }
-        Target::Image(set) => scan_image(set, options, skipped, worker),
-        Target::Directory(root) => {
-            let walk = WalkOptions {
-                one_file_system: options.one_file_system,
-                threads: options.threads,
-            };
-            dir::walk(root, &walk, || {
-                let mut w = worker();
-                move |event: Event<'_>| match event {
-                    Event::File { path, location } => w.scan(Input::Path(path), location, None),
-                    Event::Skipped => {
-                        skipped.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Event::Error { location, error } => w.send(vec![Record::Error(FileError {
-                        location,
-                        target: Arc::clone(&w.target),
-                        error,
-                    })]),
-                }
-            });
-        }
-    }
-}
-
-/// Scans an image's squashed filesystem (and with `all_layers`, what later layers hid), its
-/// layers opened in parallel first. A layer that cannot be opened fails the whole image: its
-/// files are never scanned from a blob that did not verify, and a partial squash would show
-/// files that a missing layer deletes.
-fn scan_image<'a>(
-    set: &LayerSet,
-    options: &ScanOptions,
-    skipped: &AtomicU64,
-    worker: impl Fn() -> Worker<'a> + Sync,
-) {
-    let opened = set.open_all(options.threads);
-    let failures: Vec<Record> = opened
-        .iter()
-        .filter_map(|r| r.as_ref().err())
-        .map(|e| {
-            Record::Error(FileError {
-                location: "/".into(),
-                target: Arc::from(set.name.as_str()),
-                error: e.to_string(),
-            })
-        })
-        .collect();
-    let w = worker();
-    if !failures.is_empty() {
-        w.progress.failed_targets.fetch_add(1, Ordering::Relaxed);
-        w.send(failures);
-        return;
-    }
-    let layers: Vec<_> = opened.into_iter().flatten().collect();
-    let indexes: Vec<_> = layers.iter().map(|l| l.index.clone()).collect();
-    let tree = crate::source::layers::squash(&indexes);
-    let digests: Vec<Arc<str>> = set
-        .layers
-        .iter()
-        .map(|l| Arc::from(l.digest.as_str()))
-        .collect();
-    let issues = tree.issues().iter().map(|issue| {
-        let (path, target, what) = match issue {
-            crate::source::layers::Issue::DanglingHardlink { path, target, .. } => {
-                (path, target, "hard link to a file that is not in the image")
-            }
-            crate::source::layers::Issue::HardlinkToDir { path, target, .. } => {
-                (path, target, "hard link to a directory")
-            }
-        };
-        Record::Error(FileError {
-            location: format!("/{}", String::from_utf8_lossy(path)),
-            target: Arc::clone(&w.target),
-            error: format!("{what} (/{}): left out", String::from_utf8_lossy(target)),
-        })
-    });
-    w.send(issues.collect());
-    // (location, layer, offset, size, shadowed)
-    let mut jobs: Vec<(String, usize, u64, u64, bool)> = Vec::new();
-    for (path, node) in tree.nodes() {
-        match node.kind {
-            Kind::File => jobs.push((
-                format!("/{}", String::from_utf8_lossy(path)),
-                node.layer,
-                node.offset,
-                node.size,
-                false,
-            )),
-            Kind::Dir => {}
-            _ => {
-                skipped.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-    if options.all_layers {
-        for index in &indexes {
-            for entry in index.entries.iter().filter(|e| e.kind == Kind::File) {
-                let visible = tree.lookup(&entry.path).is_some_and(|n| {
-                    n.kind == Kind::File && n.layer == entry.layer && n.offset == entry.offset
-                });
-                if !visible {
-                    let location = format!("/{}", String::from_utf8_lossy(&entry.path));
-                    jobs.push((location, entry.layer, entry.offset, entry.size, true));
-                }
-            }
-        }
-    }
-    drop(w);
-    crate::parallel::for_each(jobs.len(), options.threads, worker, |w, i| {
-        let (location, layer, offset, size, shadowed) = &jobs[i];
-        let data = &layers[*layer].data;
-        let of = LayerOf {
-            digest: Arc::clone(&digests[*layer]),
-            shadowed: *shadowed,
-        };
-        let input = Input::Region {
-            file: &data.file,
-            base: data.base + offset,
-            len: *size,
-        };
-        w.scan(input, location, Some(&of));
-    });
-}
-
-/// Where a file's bytes are.
-enum Input<'a> {
-    /// A file on disk.
-    Path(&'a Path),
-    /// A range of an open file (a file inside an image layer's uncompressed tar).
-    Region {
-        /// The file.
-        file: &'a std::fs::File,
-        /// Where the range starts.
-        base: u64,
-        /// Its length.
-        len: u64,
-    },
+    target.entries(&source_options, &visitors);
 }
 
 /// One worker thread's state.
 struct Worker<'a> {
-    detector: &'a Detector<'a>,
-    certificates: bool,
-    signatures: Option<SignOptions>,
+    walker: &'a Walker<'a>,
     reader: FileReader,
     target: Arc<str>,
     progress: &'a Progress,
+    skipped: &'a AtomicU64,
     tx: Sender<Vec<Record>>,
 }
 
 impl Worker<'_> {
-    fn scan(&mut self, input: Input<'_>, location: &str, layer: Option<&LayerOf>) {
+    fn visit(&mut self, event: Event<'_>) {
+        match event {
+            Event::File(entry) => self.scan(entry),
+            Event::Skipped => {
+                self.skipped.fetch_add(1, Ordering::Relaxed);
+            }
+            Event::Error { location, error } => self.send(vec![self.error(location, error)]),
+            Event::Failed(errors) => {
+                self.progress.failed_targets.fetch_add(1, Ordering::Relaxed);
+                let records = errors
+                    .into_iter()
+                    .map(|error| self.error("/".into(), error))
+                    .collect();
+                self.send(records);
+            }
+        }
+    }
+
+    fn error(&self, location: String, error: String) -> Record {
+        Record::Error(FileError {
+            location,
+            target: Arc::clone(&self.target),
+            error,
+        })
+    }
+
+    fn scan(&mut self, entry: Entry<'_>) {
+        let location = entry.location;
         let mut sink = FileSink {
             location,
             target: &self.target,
-            layer,
+            layer: entry.layer,
             members: Vec::new(),
             base_offset: 0,
             owned_end: u64::MAX,
             records: Vec::new(),
-            certificates: self.certificates,
-            signatures: self.signatures.map(|options| SignScan {
-                options,
-                cache: self.detector.cache,
-                whole: false,
-                signed: 0,
-                unsigned: 0,
-            }),
+            signed: 0,
+            unsigned: 0,
         };
-        let detector = self.detector;
+        let walker = self.walker;
         let mut members_skipped = 0;
         let mut panicked = None;
-        let signatures = self.signatures.is_some();
-        let whole = |head: &[u8]| {
-            crate::detect::needs_whole_buffer(head)
-                || (signatures && sign::needs_whole_buffer(head))
-        };
         let visit = |chunk: crate::source::read::Chunk<'_>| {
             sink.base_offset = chunk.offset;
             sink.owned_end = chunk.offset + chunk.owned;
-            if let Some(sign) = &mut sink.signatures {
-                // Only a chunk that is the whole file can be judged for signatures.
-                sign.whole = chunk.offset == 0 && chunk.owned == chunk.data.len() as u64;
-            }
+            let piece = if chunk.offset != 0 {
+                Piece::Continuation
+            } else if chunk.owned == chunk.data.len() as u64 {
+                Piece::Whole
+            } else {
+                Piece::Start
+            };
+            let buffer = Buffer {
+                data: chunk.data,
+                piece,
+            };
             // A bug in a parser must cost one file, not the scan: contain it and report it.
             let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                if chunk.offset == 0 {
-                    detector.scan(chunk.data, &mut sink).members_skipped
-                } else {
-                    // A later window or data extent: the file's format was judged at its start.
-                    detector.search(chunk.data, &mut sink);
-                    0
-                }
+                walker.walk(buffer, &mut sink).members_skipped
             }));
             match scanned {
                 Ok(skipped) => members_skipped += skipped,
                 Err(payload) => panicked = Some(panic_message(&payload)),
             }
         };
-        let result = match input {
-            Input::Path(path) => self.reader.read(path, whole, visit),
-            Input::Region { file, base, len } => {
-                self.reader.read_region(file, base, len, whole, visit)
-            }
-        };
+        let result = self
+            .reader
+            .read_bytes(entry.bytes, |head| walker.needs_whole(head), visit);
         if let Some(message) = panicked {
-            sink.records.push(Record::Error(FileError {
-                location: location.to_string(),
-                target: Arc::clone(&self.target),
-                error: format!(
-                    "internal error while scanning this file (please report): {message}"
-                ),
-            }));
+            sink.records.push(self.error(
+                location.to_string(),
+                format!("internal error while scanning this file (please report): {message}"),
+            ));
         }
-        self.progress
+        let progress = self.progress;
+        progress
             .members_skipped
             .fetch_add(members_skipped, Ordering::Relaxed);
-        if let Some(sign) = &sink.signatures {
-            self.progress
-                .signed
-                .fetch_add(sign.signed, Ordering::Relaxed);
-            self.progress
-                .unsigned
-                .fetch_add(sign.unsigned, Ordering::Relaxed);
-        }
+        progress.signed.fetch_add(sink.signed, Ordering::Relaxed);
+        progress
+            .unsigned
+            .fetch_add(sink.unsigned, Ordering::Relaxed);
         match result {
             Ok(bytes) => {
-                self.progress.files.fetch_add(1, Ordering::Relaxed);
-                self.progress.bytes.fetch_add(bytes, Ordering::Relaxed);
+                progress.files.fetch_add(1, Ordering::Relaxed);
+                progress.bytes.fetch_add(bytes, Ordering::Relaxed);
             }
             Err(ReadError::NotRegular) => {}
-            Err(e) => sink.records.push(Record::Error(FileError {
-                location: location.to_string(),
-                target: Arc::clone(&self.target),
-                error: e.to_string(),
-            })),
+            Err(e) => sink
+                .records
+                .push(self.error(location.to_string(), e.to_string())),
         }
         let found = sink
             .records
             .iter()
             .filter(|r| matches!(r, Record::Certificate(_)))
             .count();
-        self.progress
+        progress
             .certificates
             .fetch_add(found as u64, Ordering::Relaxed);
         let records = sink.records;
@@ -422,7 +356,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a parser panicked".to_string())
 }
 
-/// Turns what the detectors report for one file into records with full locations.
+/// Turns what the analyzers report for one file into records with full locations.
 struct FileSink<'a> {
     location: &'a str,
     target: &'a Arc<str>,
@@ -434,18 +368,6 @@ struct FileSink<'a> {
     /// Findings starting at or past this file offset belong to the next (overlapping) chunk.
     owned_end: u64,
     records: Vec<Record>,
-    /// Whether certificates are wanted.
-    certificates: bool,
-    /// The signature scan, when wanted.
-    signatures: Option<SignScan<'a>>,
-}
-
-/// The state of the signature scan of one file.
-struct SignScan<'a> {
-    options: SignOptions,
-    cache: &'a CertCache,
-    /// Whether the chunk being scanned is the whole file.
-    whole: bool,
     /// Signed buffers (the file, its members).
     signed: u64,
     /// Signable buffers with no signature.
@@ -500,7 +422,9 @@ impl Sink for FileSink<'_> {
             layer: self.layer.cloned(),
         }));
     }
+}
 
+impl Output for FileSink<'_> {
     fn enter(&mut self, name: &str) {
         self.members.push(name.to_string());
     }
@@ -509,23 +433,12 @@ impl Sink for FileSink<'_> {
         self.members.pop();
     }
 
-    fn buffer(&mut self, data: &[u8]) {
-        let Some(sign) = &mut self.signatures else {
-            return;
-        };
-        if self.members.is_empty() && !sign.whole {
-            return;
-        }
-        let signatures = match sign::scan(data, sign.cache, &sign.options) {
-            Signed::NotSignable => return,
-            Signed::Unsigned => {
-                sign.unsigned += 1;
-                return;
-            }
-            Signed::Signatures(signatures) => signatures,
-        };
-        sign.signed += 1;
-        let digest: [u8; 32] = Sha256::digest(data).into();
+    fn unsigned(&mut self) {
+        self.unsigned += 1;
+    }
+
+    fn signatures(&mut self, digest: [u8; 32], signatures: Vec<Signature>) {
+        self.signed += 1;
         let location = self.location();
         for signature in signatures {
             self.records
@@ -538,10 +451,6 @@ impl Sink for FileSink<'_> {
                 })));
         }
     }
-
-    fn wants_certificates(&self) -> bool {
-        self.certificates
-    }
 }
 
 #[cfg(test)]
@@ -550,6 +459,7 @@ mod tests {
     use crate::detect::testing::openssl_certificate;
     use crate::source::read::{OVERLAP, WINDOW};
     use std::io::{Seek, SeekFrom, Write};
+    use std::path::Path;
 
     fn scan_dir(dir: &Path) -> (Vec<Finding>, Vec<Partial>, Summary) {
         let (mut found, mut partials) = (Vec::new(), Vec::new());

@@ -5,8 +5,8 @@ use std::io::{self, IsTerminal, Write};
 use clap::{Args, ValueEnum};
 
 use rootsift::detect::Limits;
-use rootsift::report::{self, Format, Unique};
 use rootsift::record::{FileError, Finding, Partial, Record, Summary};
+use rootsift::report::{self, Format, Unique};
 use rootsift::scan::{Progress, ScanOptions, scan};
 use rootsift::source::Target;
 

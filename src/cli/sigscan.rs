@@ -5,13 +5,12 @@ use std::io::{self, IsTerminal, Write};
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use rootsift::report::{Reporter, SignaturesJson, SignaturesJsonLines, SignaturesTable};
 use rootsift::record::Record;
-use rootsift::scan::{Progress, scan};
+use rootsift::report::{Reporter, SignaturesJson, SignaturesJsonLines, SignaturesTable};
+use rootsift::scan::{Progress, certificates_in, scan};
 use std::sync::Arc;
 
-use rootsift::cert::{CertCache, Certificate};
-use rootsift::detect::{Detector, Limits, Parser, Sink};
+use rootsift::cert::Certificate;
 use rootsift::sign::{SignOptions, trust};
 
 use super::progress::ProgressLine;
@@ -51,34 +50,17 @@ pub struct FsArgs {
     trust_roots: Option<std::path::PathBuf>,
 }
 
-/// Every certificate in the file at `path`, read by the certificate detectors.
+/// Every certificate in the file at `path`.
 fn load_roots(path: &std::path::Path) -> Result<Vec<Arc<Certificate>>, String> {
-    struct Collect(Vec<Arc<Certificate>>);
-    impl Sink for Collect {
-        fn certificate(&mut self, cert: Arc<Certificate>, _: u64, _: Parser) {
-            self.0.push(cert);
-        }
-        fn partial(&mut self, _: u64, _: Parser, _: String) {}
-        fn enter(&mut self, _: &str) {}
-        fn leave(&mut self) {}
-    }
     let data = std::fs::read(path).map_err(|e| format!("--trust-roots {}: {e}", path.display()))?;
-    let cache = CertCache::new();
-    let limits = Limits::default();
-    let detector = Detector {
-        cache: &cache,
-        limits: &limits,
-        passwords: &[],
-    };
-    let mut roots = Collect(Vec::new());
-    detector.scan(&data, &mut roots);
-    if roots.0.is_empty() {
+    let roots = certificates_in(&data);
+    if roots.is_empty() {
         return Err(format!(
             "--trust-roots {}: no certificate in it",
             path.display()
         ));
     }
-    Ok(roots.0)
+    Ok(roots)
 }
 
 pub fn run(command: SigscanCommand) -> i32 {

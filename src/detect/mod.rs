@@ -2,12 +2,12 @@
 //!
 //! [`Detector::scan`] looks at one buffer (a file's contents or an archive member), decides what it
 //! is by its content (never by its name), and reports every certificate and every partial to a
-//! [`Sink`]. Structured formats (zip family, JKS/JCEKS, PKCS#12, PKCS#7, a lone DER certificate) are
-//! parsed as such; everything else is searched for PEM blocks (also inside base64) and for DER
-//! certificates embedded anywhere. Archive members are fed back through [`Detector::scan_nested`]
-//! with a depth limit and a decompressed-size budget. Nothing in here does I/O.
+//! [`Sink`]. Structured formats (JKS/JCEKS, PKCS#12, PKCS#7, a lone DER certificate) are parsed as
+//! such; everything else is searched for PEM blocks (also inside base64) and for DER certificates
+//! embedded anywhere. [`Detector`] is the scan's certificate [`Analyzer`]; zip-family archives are
+//! opened by the container walker ([`crate::container`]), which hands their members back. Nothing
+//! in here does I/O.
 
-pub mod archive;
 pub(crate) mod ber;
 pub mod der;
 pub mod jks;
@@ -15,103 +15,13 @@ pub mod pem;
 pub mod pkcs12;
 pub mod pkcs7;
 
+pub use crate::analyzer::{Limits, Parser, Sink};
+
+use crate::analyzer::{Analyzer, Buffer, Output, Piece, Scope};
+
 use std::sync::Arc;
 
 use crate::cert::{CertCache, Certificate, der_object_len};
-
-/// Which detector found a certificate or a partial; serialised as the `parser` field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Parser {
-    /// A PEM block (`CERTIFICATE`, `TRUSTED CERTIFICATE`, `X509 CERTIFICATE`).
-    Pem,
-    /// A PEM block found inside base64 text (kubeconfig `certificate-authority-data`).
-    Base64Pem,
-    /// A bare DER certificate, as a whole file or embedded in a binary.
-    Der,
-    /// A PKCS#7 / CMS SignedData bundle (`.p7b`, `.p7c`, PEM `PKCS7`).
-    Pkcs7,
-    /// A PKCS#12 store.
-    Pkcs12,
-    /// A Java KeyStore.
-    Jks,
-    /// A Java JCEKS store.
-    Jceks,
-    /// A zip-family archive (zip, jar, war, ear, apk, whl, nupkg).
-    Zip,
-}
-
-impl Parser {
-    /// The name written in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Parser::Pem => "pem",
-            Parser::Base64Pem => "base64-pem",
-            Parser::Der => "der",
-            Parser::Pkcs7 => "pkcs7",
-            Parser::Pkcs12 => "pkcs12",
-            Parser::Jks => "jks",
-            Parser::Jceks => "jceks",
-            Parser::Zip => "zip",
-        }
-    }
-}
-
-impl std::fmt::Display for Parser {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Receives what detectors find. Offsets are relative to the buffer being scanned (for an archive
-/// member: to the member's uncompressed bytes).
-pub trait Sink {
-    /// A certificate was found at `offset`.
-    fn certificate(&mut self, cert: Arc<Certificate>, offset: u64, parser: Parser);
-    /// Something that starts like a certificate (or a store of them) could not be read.
-    fn partial(&mut self, offset: u64, parser: Parser, reason: String);
-    /// What follows, until the matching [`Sink::leave`], is inside archive member `name`.
-    fn enter(&mut self, name: &str);
-    /// Back out of the member entered last.
-    fn leave(&mut self);
-    /// Every buffer the detectors take up as a unit — a file, an archive member — before they
-    /// look into it (the signature scan hooks in here). Does nothing by default.
-    fn buffer(&mut self, _data: &[u8]) {}
-    /// Whether certificates are wanted. When not, the detectors only open archives, to hand their
-    /// members to [`Sink::buffer`].
-    fn wants_certificates(&self) -> bool {
-        true
-    }
-}
-
-/// Bounds that keep hostile input from exhausting memory or time.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// How many archives deep to open (a file is depth 0, a member of it depth 1, …).
-    pub max_archive_depth: u32,
-    /// Total bytes that may be decompressed from one file, across all nested members.
-    pub max_decompressed: u64,
-    /// Largest single archive member that is decompressed into memory.
-    pub max_member_size: u64,
-    /// Most entries read from one archive.
-    pub max_archive_entries: usize,
-    /// Most bytes of base64 text accepted for one PEM block.
-    pub max_pem_body: usize,
-    /// Also decompress compiled classes and source files inside archives (`.class`, `.java`, …).
-    pub open_code_members: bool,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_archive_depth: 8,
-            max_decompressed: 4 << 30,
-            max_member_size: 512 << 20,
-            max_archive_entries: 1_000_000,
-            max_pem_body: 1 << 20,
-            open_code_members: false,
-        }
-    }
-}
 
 /// Passwords tried on PKCS#12 stores, in order, before a store is reported as a partial.
 pub const DEFAULT_PKCS12_PASSWORDS: [&str; 2] = ["", "changeit"];
@@ -119,16 +29,6 @@ pub const DEFAULT_PKCS12_PASSWORDS: [&str; 2] = ["", "changeit"];
 /// What a structured parser returns when the bytes are not the format it was asked to read; the
 /// dispatcher reports it as a partial and falls back to the generic PEM/DER search.
 pub type FormatResult = Result<(), String>;
-
-/// Mutable state for the scan of one top-level file: what is left of the decompression budget, and
-/// what was left unopened.
-#[derive(Debug, Clone, Default)]
-pub struct Budget {
-    /// Bytes that may still be decompressed.
-    pub decompressed_left: u64,
-    /// Archive members not opened because they are code ([`Limits::open_code_members`]).
-    pub members_skipped: u64,
-}
 
 /// The detectors with their shared configuration: the certificate cache, the limits and the
 /// PKCS#12 passwords to try.
@@ -224,33 +124,14 @@ fn looks_like_certificate(data: &[u8]) -> bool {
 }
 
 impl Detector<'_> {
-    /// Scans one top-level buffer (a whole file), with a fresh decompression budget, which is
-    /// returned to tell what was used and skipped.
-    pub fn scan(&self, data: &[u8], sink: &mut dyn Sink) -> Budget {
-        let mut budget = Budget {
-            decompressed_left: self.limits.max_decompressed,
-            members_skipped: 0,
-        };
-        self.scan_nested(data, 0, &mut budget, sink);
-        budget
-    }
-
-    /// Scans a buffer found `depth` archives deep, charging decompression to `budget`.
+    /// Scans one buffer (a whole file, the start of a large one, an archive member) for
+    /// certificates; archives are the container walker's ([`crate::container`]).
     ///
     /// A structured format that parses is trusted to have reported everything in it. One that does
     /// not parse becomes a partial, and the buffer is then searched like any other, so a damaged
     /// store still yields the certificates that can be seen in it.
-    pub fn scan_nested(&self, data: &[u8], depth: u32, budget: &mut Budget, sink: &mut dyn Sink) {
-        sink.buffer(data);
-        if !sink.wants_certificates() {
-            if sniff(data) == Format::Zip {
-                // Members that cannot be read matter only to the certificate scan.
-                let _ = archive::scan(self, data, depth, budget, sink);
-            }
-            return;
-        }
+    pub fn scan(&self, data: &[u8], sink: &mut dyn Sink) {
         let structured = match sniff(data) {
-            Format::Zip => Some((Parser::Zip, archive::scan(self, data, depth, budget, sink))),
             Format::Jks => Some((Parser::Jks, jks::scan(self, data, sink))),
             Format::Jceks => Some((Parser::Jceks, jks::scan(self, data, sink))),
             Format::Pkcs12 => Some((Parser::Pkcs12, pkcs12::scan(self, data, sink))),
@@ -263,7 +144,8 @@ impl Detector<'_> {
                 Err(e) if looks_like_certificate(data) => Some((Parser::Der, Err(e.to_string()))),
                 Err(_) => None,
             },
-            Format::Other => None,
+            // Reaches here only when the walker could not open it: searched like any other.
+            Format::Zip | Format::Other => None,
         };
         match structured {
             Some((_, Ok(()))) => return,
@@ -284,6 +166,24 @@ impl Detector<'_> {
             limit = (limit + WINDOW).min(data.len());
             pem.advance(self, sink, limit);
             der.advance(self, data, sink, limit);
+        }
+    }
+}
+
+/// Certificate detection as one of the scan's analyzers: every byte, windows included.
+impl Analyzer for Detector<'_> {
+    fn scope(&self) -> Scope {
+        Scope::Content
+    }
+
+    fn needs_whole(&self, head: &[u8]) -> bool {
+        needs_whole_buffer(head)
+    }
+
+    fn analyze(&self, buffer: Buffer<'_>, out: &mut dyn Output) {
+        match buffer.piece {
+            Piece::Whole | Piece::Start => self.scan(buffer.data, out),
+            Piece::Continuation => self.search(buffer.data, out),
         }
     }
 }
@@ -324,15 +224,9 @@ impl Sink for Relocated<'_> {
         self.inner
             .partial(offset, self.parser.unwrap_or(parser), reason);
     }
-    fn enter(&mut self, name: &str) {
-        self.inner.enter(name);
-    }
-    fn leave(&mut self) {
-        self.inner.leave();
-    }
 }
 
-/// A sink that only counts, for benchmarks, fuzzing and quick checks.
+/// An output that only counts, for benchmarks, fuzzing and quick checks.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CountingSink {
     /// Certificates reported.
@@ -341,6 +235,8 @@ pub struct CountingSink {
     pub partials: usize,
     /// Archive members entered.
     pub members: usize,
+    /// Signatures reported.
+    pub signatures: usize,
 }
 
 impl Sink for CountingSink {
@@ -350,10 +246,17 @@ impl Sink for CountingSink {
     fn partial(&mut self, _offset: u64, _parser: Parser, _reason: String) {
         self.partials += 1;
     }
+}
+
+impl Output for CountingSink {
     fn enter(&mut self, _name: &str) {
         self.members += 1;
     }
     fn leave(&mut self) {}
+    fn unsigned(&mut self) {}
+    fn signatures(&mut self, _digest: [u8; 32], signatures: Vec<crate::signature::Signature>) {
+        self.signatures += signatures.len();
+    }
 }
 
 #[cfg(test)]

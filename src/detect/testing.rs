@@ -30,12 +30,17 @@ impl Sink for Recorder {
     fn partial(&mut self, offset: u64, parser: Parser, reason: String) {
         self.partials.push((self.path(), offset, parser, reason));
     }
+}
+
+impl crate::analyzer::Output for Recorder {
     fn enter(&mut self, name: &str) {
         self.stack.push(name.to_string());
     }
     fn leave(&mut self) {
         self.stack.pop();
     }
+    fn unsigned(&mut self) {}
+    fn signatures(&mut self, _: [u8; 32], _: Vec<crate::signature::Signature>) {}
 }
 
 /// A fresh self-signed EC certificate made by `openssl` in `dir`: (PEM, DER).
@@ -86,7 +91,7 @@ pub fn sha256_hex(der: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(der))
 }
 
-/// Runs the full detector stack over `data` with default limits.
+/// Runs the full detector stack over `data` with default limits, archives opened.
 pub fn scan(data: &[u8]) -> Recorder {
     let cache = CertCache::new();
     let limits = Limits::default();
@@ -94,13 +99,21 @@ pub fn scan(data: &[u8]) -> Recorder {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let detector = Detector {
+    let detector: Box<dyn Analyzer> = Box::new(Detector {
         cache: &cache,
         limits: &limits,
         passwords: &passwords,
+    });
+    let walker = crate::container::Walker {
+        analyzers: std::slice::from_ref(&detector),
+        limits: &limits,
     };
     let mut rec = Recorder::default();
-    detector.scan(data, &mut rec);
+    let whole = Buffer {
+        data,
+        piece: Piece::Whole,
+    };
+    walker.walk(whole, &mut rec);
     rec
 }
 

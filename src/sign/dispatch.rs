@@ -8,7 +8,10 @@
 
 use std::io::{self, Read, Write};
 
+use sha2::{Digest, Sha256};
+
 use super::{SignOptions, Signed, authenticode, jar, kmod};
+use crate::analyzer::{Analyzer, Buffer, Output, Piece, Scope};
 use crate::cert::CertCache;
 
 /// The largest decompressed kernel module read (the largest real ones are tens of MiB).
@@ -24,6 +27,35 @@ pub fn needs_whole_buffer(head: &[u8]) -> bool {
     [&b"MZ"[..], b"\x7fELF", b"PK\x03\x04", XZ, ZSTD, GZIP]
         .iter()
         .any(|magic| head.starts_with(magic))
+}
+
+/// Signature parsing as one of the scan's analyzers: whole files and archive members only.
+pub struct Signatures<'a> {
+    /// Memo of parsed certificates, shared with the rest of the scan.
+    pub cache: &'a CertCache,
+    /// How to parse.
+    pub options: SignOptions,
+}
+
+impl Analyzer for Signatures<'_> {
+    fn scope(&self) -> Scope {
+        Scope::Whole
+    }
+
+    fn needs_whole(&self, head: &[u8]) -> bool {
+        needs_whole_buffer(head)
+    }
+
+    fn analyze(&self, buffer: Buffer<'_>, out: &mut dyn Output) {
+        debug_assert_eq!(buffer.piece, Piece::Whole);
+        match scan(buffer.data, self.cache, &self.options) {
+            Signed::NotSignable => {}
+            Signed::Unsigned => out.unsigned(),
+            Signed::Signatures(signatures) => {
+                out.signatures(Sha256::digest(buffer.data).into(), signatures)
+            }
+        }
+    }
 }
 
 /// The signatures in one whole file or archive member.

@@ -22,9 +22,9 @@ use rawzip::{CompressionMethod, ZipArchive};
 use super::manifest::Manifest;
 use super::verify::{self, ContentDigest, DigestAlgorithm};
 use super::{SignOptions, Signature, SignatureFormat, Signed, cms};
+use crate::analyzer::Limits;
 use crate::cert::CertCache;
-use crate::detect::archive::read_member;
-use crate::detect::{Budget, Limits};
+use crate::zip::{Budget, read_member};
 
 const MANIFEST: &str = "META-INF/MANIFEST.MF";
 

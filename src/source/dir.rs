@@ -11,24 +11,7 @@ use std::path::{Path, PathBuf};
 
 use ignore::{WalkBuilder, WalkState};
 
-/// One thing met by the walk.
-pub enum Event<'a> {
-    /// A regular file: its path on disk and its location inside the root (starting with `/`).
-    File { path: &'a Path, location: &'a str },
-    /// Something was skipped (special file, symlink, pseudo filesystem); counted, not read.
-    Skipped,
-    /// A directory or file could not be listed or examined.
-    Error { location: String, error: String },
-}
-
-/// How to walk.
-#[derive(Debug, Clone, Default)]
-pub struct WalkOptions {
-    /// Stay on the filesystem the root is on.
-    pub one_file_system: bool,
-    /// Worker threads (0: one per CPU).
-    pub threads: usize,
-}
+use super::entry::{Bytes, Entry, Event, Source, SourceOptions, Visitors};
 
 /// Filesystem types whose contents are not files on a disk.
 const PSEUDO_FILESYSTEMS: &[&str] = &[
@@ -110,53 +93,58 @@ pub fn location_in(root: &Path, path: &Path) -> String {
     }
 }
 
-/// Walks `root` with one visitor per worker thread (made by `make_visitor`), calling it for every
-/// file, skipped entry and error.
-pub fn walk<F, V>(root: &Path, options: &WalkOptions, make_visitor: F)
-where
-    F: Fn() -> V + Sync,
-    V: FnMut(Event<'_>) + Send,
-{
-    let pseudo = pseudo_mount_points();
-    let root_buf = root.to_path_buf();
-    let mut builder = WalkBuilder::new(root);
-    builder
-        .standard_filters(false)
-        .follow_links(false)
-        .same_file_system(options.one_file_system)
-        .threads(options.threads);
-    let pseudo_for_filter = pseudo.clone();
-    builder.filter_entry(move |entry| {
-        !(entry.file_type().is_some_and(|t| t.is_dir()) && pseudo_for_filter.contains(entry.path()))
-    });
-    builder.build_parallel().run(|| {
-        let mut visit = make_visitor();
-        let root = root_buf.clone();
-        Box::new(move |result| {
-            match result {
-                Ok(entry) => match entry.file_type() {
-                    Some(t) if t.is_file() => {
-                        let location = location_in(&root, entry.path());
-                        visit(Event::File {
-                            path: entry.path(),
-                            location: &location,
+/// A directory tree as a source; locations are relative to its root.
+#[derive(Debug, Clone, Copy)]
+pub struct Directory<'a> {
+    /// The root.
+    pub root: &'a Path,
+}
+
+impl Source for Directory<'_> {
+    /// Walks the tree with one visitor per worker thread, calling it for every file, skipped entry
+    /// and error.
+    fn entries(&self, options: &SourceOptions, visitors: &Visitors<'_>) {
+        let pseudo = pseudo_mount_points();
+        let root_buf = self.root.to_path_buf();
+        let mut builder = WalkBuilder::new(self.root);
+        builder
+            .standard_filters(false)
+            .follow_links(false)
+            .same_file_system(options.one_file_system)
+            .threads(options.threads);
+        builder.filter_entry(move |entry| {
+            !(entry.file_type().is_some_and(|t| t.is_dir()) && pseudo.contains(entry.path()))
+        });
+        builder.build_parallel().run(|| {
+            let mut visit = visitors();
+            let root = root_buf.clone();
+            Box::new(move |result| {
+                match result {
+                    Ok(entry) => match entry.file_type() {
+                        Some(t) if t.is_file() => {
+                            let location = location_in(&root, entry.path());
+                            visit(Event::File(Entry {
+                                location: &location,
+                                bytes: Bytes::Path(entry.path()),
+                                layer: None,
+                            }));
+                        }
+                        Some(t) if t.is_dir() => {}
+                        _ => visit(Event::Skipped),
+                    },
+                    Err(err) => {
+                        let location = error_path(&err)
+                            .map_or_else(|| "/".to_string(), |p| location_in(&root, p));
+                        visit(Event::Error {
+                            location,
+                            error: error_message(&err),
                         });
                     }
-                    Some(t) if t.is_dir() => {}
-                    _ => visit(Event::Skipped),
-                },
-                Err(err) => {
-                    let location =
-                        error_path(&err).map_or_else(|| "/".to_string(), |p| location_in(&root, p));
-                    visit(Event::Error {
-                        location,
-                        error: error_message(&err),
-                    });
                 }
-            }
-            WalkState::Continue
-        })
-    });
+                WalkState::Continue
+            })
+        });
+    }
 }
 
 fn error_path(err: &ignore::Error) -> Option<&Path> {

@@ -6,6 +6,7 @@
 //! them).
 
 pub mod dir;
+pub mod entry;
 pub mod image;
 pub mod layers;
 pub mod read;
@@ -14,6 +15,7 @@ pub mod sigbus;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use entry::{SingleFile, Source, SourceOptions, Visitors};
 use image::{ImageError, ImageOptions, ImageRef, LayerSet};
 
 /// Something to scan, resolved from a command-line argument.
@@ -213,6 +215,22 @@ impl Target {
                 p.to_string_lossy().into_owned()
             }
             Target::Image(set) => set.name.clone(),
+        }
+    }
+}
+
+/// Each kind of target lists its entries through its own source; this is the one place that knows
+/// which kinds there are.
+impl Source for Target {
+    fn entries(&self, options: &SourceOptions, visitors: &Visitors<'_>) {
+        match self {
+            Target::Directory(root) => dir::Directory { root }.entries(options, visitors),
+            Target::File { path, location } => SingleFile {
+                path,
+                location: &location.to_string_lossy(),
+            }
+            .entries(options, visitors),
+            Target::Image(set) => set.entries(options, visitors),
         }
     }
 }

@@ -14,6 +14,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
+use super::entry::Bytes;
 use super::sigbus;
 
 /// Files at least this large are mapped instead of read.
@@ -117,6 +118,20 @@ impl FileReader {
         }
         let extents = data_extents(&file, size, meta.blocks());
         self.read_extents(&file, 0, &extents, whole, &mut visit)
+    }
+
+    /// Reads an entry's bytes wherever they are, as [`FileReader::read`] or
+    /// [`FileReader::read_region`] does.
+    pub fn read_bytes(
+        &mut self,
+        bytes: Bytes<'_>,
+        whole: impl Fn(&[u8]) -> bool,
+        visit: impl FnMut(Chunk<'_>),
+    ) -> Result<u64, ReadError> {
+        match bytes {
+            Bytes::Path(path) => self.read(path, whole, visit),
+            Bytes::Region { file, base, len } => self.read_region(file, base, len, whole, visit),
+        }
     }
 
     /// Calls `visit` with the bytes of `[base, base + len)` of an open file (a file inside an

@@ -10,6 +10,7 @@ pub mod layerset;
 pub mod manifest;
 pub mod reference;
 pub mod registry;
+pub mod squashed;
 pub mod store;
 
 pub use layerset::{ImageError, ImageOptions, LayerSet};
