@@ -22,10 +22,9 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use rootsift::analyzer::{Analyzer, Buffer, Piece};
 use rootsift::cert::CertCache;
-use rootsift::container::Walker;
-use rootsift::detect::{self, CountingSink, DEFAULT_PKCS12_PASSWORDS, Detector, Limits};
+use rootsift::detect::{self, CountingSink};
+use rootsift::scan::{ScanOptions, walk_buffer};
 
 fn fixtures() -> PathBuf {
     std::env::var_os("ROOTSIFT_BENCH_FIXTURES")
@@ -143,53 +142,26 @@ fn archives() -> Vec<(&'static str, String, Vec<u8>)> {
     found
 }
 
-struct Config {
-    limits: Limits,
-    passwords: Vec<String>,
+/// The options of a default scan, `--open-code-members` optionally.
+fn options(open_code_members: bool) -> ScanOptions {
+    let mut options = ScanOptions::default();
+    options.limits.open_code_members = open_code_members;
+    options
 }
 
-impl Config {
-    fn new() -> Config {
-        Config {
-            limits: Limits::default(),
-            passwords: DEFAULT_PKCS12_PASSWORDS
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        }
-    }
-
-    fn detector<'a>(&'a self, cache: &'a CertCache) -> Detector<'a> {
-        Detector {
-            cache,
-            limits: &self.limits,
-            passwords: &self.passwords,
-        }
-    }
-
-    /// The whole stack: the container walker with the certificate detector, as a scan runs it on
-    /// a file.
-    fn walk(&self, cache: &CertCache, data: &[u8], sink: &mut CountingSink) {
-        let detector: Box<dyn Analyzer> = Box::new(self.detector(cache));
-        let walker = Walker {
-            analyzers: std::slice::from_ref(&detector),
-            limits: &self.limits,
-        };
-        let whole = Buffer {
-            data,
-            piece: Piece::Whole,
-        };
-        walker.walk(whole, sink);
-    }
+/// The whole stack: the container walker with the certificate detector, as a scan runs it on a
+/// file.
+fn walk(options: &ScanOptions, cache: &CertCache, data: &[u8], sink: &mut CountingSink) {
+    walk_buffer(options, cache, data, sink);
 }
 
 /// Benchmarks every detector on one input, as group `name`.
 fn bench_input(c: &mut Criterion, name: &str, path: &str, data: &[u8], archive: bool) {
-    let config = Config::new();
+    let config = options(false);
     // What each detector finds, once, so the report shows that the benchmark measures real work.
     let cache = CertCache::new();
     let mut found = CountingSink::default();
-    config.walk(&cache, data, &mut found);
+    walk(&config, &cache, data, &mut found);
     eprintln!(
         "{name}: {path}, {} bytes: {} certificates, {} partials, {} archive members",
         data.len(),
@@ -205,7 +177,7 @@ fn bench_input(c: &mut Criterion, name: &str, path: &str, data: &[u8], archive: 
             CertCache::new,
             |cache| {
                 let mut sink = CountingSink::default();
-                config.walk(cache, black_box(data), &mut sink);
+                walk(&config, cache, black_box(data), &mut sink);
                 sink
             },
             BatchSize::LargeInput,
@@ -215,7 +187,7 @@ fn bench_input(c: &mut Criterion, name: &str, path: &str, data: &[u8], archive: 
     group.bench_function("walk warm", |b| {
         b.iter(|| {
             let mut sink = CountingSink::default();
-            config.walk(&warm, black_box(data), &mut sink);
+            walk(&config, &warm, black_box(data), &mut sink);
             sink
         })
     });
@@ -244,19 +216,13 @@ fn bench_input(c: &mut Criterion, name: &str, path: &str, data: &[u8], archive: 
     if archive {
         // What `--open-code-members` costs: every `.class` (most of a real JAR's bytes) inflated
         // and searched too.
-        let open_code = Config {
-            limits: Limits {
-                open_code_members: true,
-                ..Limits::default()
-            },
-            ..Config::new()
-        };
+        let open_code = options(true);
         group.bench_function("walk --open-code-members", |b| {
             b.iter_batched_ref(
                 CertCache::new,
                 |cache| {
                     let mut sink = CountingSink::default();
-                    open_code.walk(cache, black_box(data), &mut sink);
+                    walk(&open_code, cache, black_box(data), &mut sink);
                     sink
                 },
                 BatchSize::LargeInput,

@@ -23,6 +23,7 @@ use crate::signature::Signature;
 use crate::source::Target;
 use crate::source::entry::{Entry, Event, Source, SourceOptions, Visitor};
 use crate::source::read::{FileReader, ReadError};
+use crate::zip::Budget;
 
 // Transitional, until analyze/policy and cli/validate import the model directly.
 pub use crate::record::{Finding, Summary};
@@ -66,6 +67,42 @@ impl Default for ScanOptions {
     }
 }
 
+/// The analyzers these options ask for, in the order each buffer is handed to them: one line
+/// each.
+pub fn analyzers<'a>(
+    options: &'a ScanOptions,
+    cache: &'a CertCache,
+) -> Vec<Box<dyn Analyzer + 'a>> {
+    let certificates = options.certificates.then(|| options.detector(cache));
+    let signatures = options
+        .signatures
+        .map(|options| Signatures { cache, options });
+    let mut list: Vec<Box<dyn Analyzer + 'a>> = Vec::new();
+    list.extend(certificates.map(|a| Box::new(a) as _));
+    list.extend(signatures.map(|a| Box::new(a) as _));
+    list
+}
+
+/// Walks one buffer as a scan walks a whole file: the analyzers of `options`, archives opened;
+/// returns what is left of the decompression budget.
+pub fn walk_buffer(
+    options: &ScanOptions,
+    cache: &CertCache,
+    data: &[u8],
+    out: &mut dyn Output,
+) -> Budget {
+    let analyzers = analyzers(options, cache);
+    let walker = Walker {
+        analyzers: &analyzers,
+        limits: &options.limits,
+    };
+    let whole = Buffer {
+        data,
+        piece: Piece::Whole,
+    };
+    walker.walk(whole, out)
+}
+
 impl ScanOptions {
     /// The certificate detector these options describe, memoising into `cache`.
     pub fn detector<'a>(&'a self, cache: &'a CertCache) -> Detector<'a> {
@@ -105,22 +142,7 @@ pub fn scan(
 ) -> Summary {
     let started = Instant::now();
     let cache = CertCache::new();
-    let detector = options.detector(&cache);
-    // The analyzers, in the order each buffer is handed to them: one line each.
-    let analyzers: Vec<Box<dyn Analyzer + '_>> = [
-        options
-            .certificates
-            .then(|| Box::new(detector) as Box<dyn Analyzer>),
-        options.signatures.map(|options| {
-            Box::new(Signatures {
-                cache: &cache,
-                options,
-            }) as Box<dyn Analyzer>
-        }),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let analyzers = analyzers(options, &cache);
     let walker = Walker {
         analyzers: &analyzers,
         limits: &options.limits,
@@ -177,22 +199,12 @@ pub fn certificates_in(data: &[u8]) -> Vec<Arc<Certificate>> {
         fn unsigned(&mut self) {}
         fn signatures(&mut self, _: [u8; 32], _: Vec<Signature>) {}
     }
-    let cache = CertCache::new();
     let options = ScanOptions {
         pkcs12_passwords: Vec::new(),
         ..ScanOptions::default()
     };
-    let detector: Box<dyn Analyzer> = Box::new(options.detector(&cache));
-    let walker = Walker {
-        analyzers: std::slice::from_ref(&detector),
-        limits: &options.limits,
-    };
     let mut found = Collect(Vec::new());
-    let whole = Buffer {
-        data,
-        piece: Piece::Whole,
-    };
-    walker.walk(whole, &mut found);
+    walk_buffer(&options, &CertCache::new(), data, &mut found);
     found.0
 }
 

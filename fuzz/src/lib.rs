@@ -22,13 +22,12 @@ use std::sync::Arc;
 
 use rootsift::analyze::mozilla::MozillaData;
 use rootsift::analyze::policy::Policy;
-use rootsift::analyzer::{Analyzer, Buffer, Output, Piece};
+use rootsift::analyzer::Output;
 use rootsift::cert::{CertCache, Certificate, der_object_len};
-use rootsift::container::Walker;
 use rootsift::detect::{self, DEFAULT_PKCS12_PASSWORDS, Detector, Limits, Parser, Sink};
+use rootsift::scan::{ScanOptions, walk_buffer};
 use rootsift::sign::{self, SignOptions, Signed};
 use rootsift::signature::Signature;
-use rootsift::zip::Budget;
 
 /// What a target's scan reported (so replays can also check that good inputs find something).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -222,19 +221,13 @@ impl Output for Checker<'_> {
     fn signatures(&mut self, _: [u8; 32], _: Vec<Signature>) {}
 }
 
-/// The whole stack over `data`: the container walker with the certificate detector, as a scan
-/// runs them on a file; returns what is left of the decompression budget.
-fn walk(det: &Detector<'_>, data: &[u8], sink: &mut Checker<'_>) -> Budget {
-    let detector: Box<dyn Analyzer + '_> = Box::new(Detector { ..*det });
-    let walker = Walker {
-        analyzers: std::slice::from_ref(&detector),
-        limits: det.limits,
-    };
-    let whole = Buffer {
-        data,
-        piece: Piece::Whole,
-    };
-    walker.walk(whole, sink)
+/// The options fuzzing scans with: the fuzzing limits and passwords.
+fn fuzz_options() -> ScanOptions {
+    ScanOptions {
+        limits: fuzz_limits(),
+        pkcs12_passwords: passwords(),
+        ..ScanOptions::default()
+    }
 }
 
 /// Runs one detector function over `data` with a fresh cache and the fuzzing limits, checks the
@@ -244,15 +237,9 @@ where
     F: FnOnce(&Detector<'_>, &mut Checker<'_>),
 {
     let cache = CertCache::new();
-    let limits = fuzz_limits();
-    let passwords = passwords();
-    let detector = Detector {
-        cache: &cache,
-        limits: &limits,
-        passwords: &passwords,
-    };
-    let mut checker = Checker::new(data, &limits, der_offsets_exact);
-    f(&detector, &mut checker);
+    let options = fuzz_options();
+    let mut checker = Checker::new(data, &options.limits, der_offsets_exact);
+    f(&options.detector(&cache), &mut checker);
     checker.finish(&cache)
 }
 
@@ -305,30 +292,27 @@ pub fn jks(data: &[u8]) -> Counts {
 
 /// A zip-family archive, members fed back through the whole stack.
 pub fn archive(data: &[u8]) -> Counts {
-    run_one(data, true, |det, sink| {
-        let given = det.limits.max_decompressed;
-        let budget = walk(det, data, sink);
-        assert!(
-            budget.decompressed_left <= given,
-            "the walker grew the decompression budget from {given} to {}",
-            budget.decompressed_left
-        );
-    })
+    let cache = CertCache::new();
+    let options = fuzz_options();
+    let mut checker = Checker::new(data, &options.limits, true);
+    let given = options.limits.max_decompressed;
+    let budget = walk_buffer(&options, &cache, data, &mut checker);
+    assert!(
+        budget.decompressed_left <= given,
+        "the walker grew the decompression budget from {given} to {}",
+        budget.decompressed_left
+    );
+    checker.finish(&cache)
 }
 
 /// The whole stack (sniffing, every structured parser, PEM and embedded DER search), run twice to
 /// check that a warm cache changes nothing.
 pub fn detector(data: &[u8]) -> Counts {
     let cache = CertCache::new();
-    let limits = fuzz_limits();
-    let passwords = passwords();
-    let detector = Detector {
-        cache: &cache,
-        limits: &limits,
-        passwords: &passwords,
-    };
-    let mut first = Checker::new(data, &limits, true);
-    let budget = walk(&detector, data, &mut first);
+    let options = fuzz_options();
+    let limits = &options.limits;
+    let mut first = Checker::new(data, limits, true);
+    let budget = walk_buffer(&options, &cache, data, &mut first);
     let _ = first.finish(&cache);
     assert!(
         budget.decompressed_left <= limits.max_decompressed,
@@ -336,8 +320,8 @@ pub fn detector(data: &[u8]) -> Counts {
         limits.max_decompressed,
         budget.decompressed_left
     );
-    let mut second = Checker::new(data, &limits, true);
-    walk(&detector, data, &mut second);
+    let mut second = Checker::new(data, limits, true);
+    walk_buffer(&options, &cache, data, &mut second);
     let counts = second.finish(&cache);
     assert!(
         (

@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 
 use rootsift::detect::Limits;
 use rootsift::record::{FileError, Finding, Partial, Record, Summary};
-use rootsift::report::{self, Format, Unique};
+use rootsift::report::{self, Format, Reporter, Unique};
 use rootsift::scan::{Progress, ScanOptions, scan};
 use rootsift::source::Target;
 
@@ -256,20 +256,25 @@ pub fn run(args: ScanArgs) -> i32 {
     if args.unique {
         reporter = Box::new(Unique::new(reporter));
     }
+    stream(&targets, &options, reporter.as_mut(), |_| {})
+}
+
+/// Runs a scan with the progress line, handing each record (after `adjust`) to `reporter` as it
+/// arrives; a closed pipe ends the program quietly. Returns the exit code.
+pub fn stream(
+    targets: &[Target],
+    options: &ScanOptions,
+    reporter: &mut dyn Reporter,
+    mut adjust: impl FnMut(&mut Record),
+) -> i32 {
     let progress: &'static Progress = Box::leak(Box::default());
     let mut line = Some(ProgressLine::start(progress));
     let mut failure: Option<io::Error> = None;
-    let summary = scan(&targets, &options, progress, |record| {
-        if failure.is_some() {
-            return;
+    let summary = scan(targets, options, progress, |mut record| {
+        if failure.is_none() {
+            adjust(&mut record);
+            failure = unless_closed(reporter.record(&record), progress, &mut line);
         }
-        let written = match &record {
-            Record::Certificate(f) => reporter.certificate(f, &[]),
-            Record::Partial(p) => reporter.partial(p),
-            Record::Error(e) => reporter.error(e),
-            Record::Signature(s) => reporter.signature(s),
-        };
-        failure = unless_closed(written, progress, &mut line);
     });
     drop(line);
     let result = match failure {

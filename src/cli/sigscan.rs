@@ -7,15 +7,14 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use rootsift::record::Record;
 use rootsift::report::{Reporter, SignaturesJson, SignaturesJsonLines, SignaturesTable};
-use rootsift::scan::{Progress, certificates_in, scan};
+use rootsift::scan::certificates_in;
 use std::sync::Arc;
 
 use rootsift::cert::Certificate;
 use rootsift::sign::{SignOptions, trust};
 
-use super::progress::ProgressLine;
-use super::scan::{SourceArgs, unless_closed, written};
-use super::{EXIT_ERROR, EXIT_OK, error_line, terminal_width};
+use super::scan::{SourceArgs, stream};
+use super::{EXIT_ERROR, error_line, terminal_width};
 
 #[derive(Debug, Subcommand)]
 pub enum SigscanCommand {
@@ -92,29 +91,9 @@ pub fn run(command: SigscanCommand) -> i32 {
         OutputFormat::Json => Box::new(SignaturesJson::new(out, args.source.names().to_vec())),
         OutputFormat::Jsonl => Box::new(SignaturesJsonLines::new(out)),
     };
-    let progress: &'static Progress = Box::leak(Box::default());
-    let mut line = Some(ProgressLine::start(progress));
-    let mut failure: Option<io::Error> = None;
-    let summary = scan(&targets, &options, progress, |record| {
-        if failure.is_some() {
-            return;
+    stream(&targets, &options, reporter.as_mut(), |record| {
+        if let (Record::Signature(s), Some(roots)) = (record, &roots) {
+            s.trusted = Some(trust::is_trusted(&s.signature, roots));
         }
-        let result = match record {
-            Record::Signature(mut s) => {
-                if let Some(roots) = &roots {
-                    s.trusted = Some(trust::is_trusted(&s.signature, roots));
-                }
-                reporter.signature(&s)
-            }
-            Record::Error(e) => reporter.error(&e),
-            Record::Certificate(_) | Record::Partial(_) => Ok(()),
-        };
-        failure = unless_closed(result, progress, &mut line);
-    });
-    drop(line);
-    let result = match failure {
-        Some(e) => Err(e),
-        None => reporter.finish(&summary),
-    };
-    written(result, &summary, EXIT_OK)
+    })
 }

@@ -93,27 +93,9 @@ pub fn sha256_hex(der: &[u8]) -> String {
 
 /// Runs the full detector stack over `data` with default limits, archives opened.
 pub fn scan(data: &[u8]) -> Recorder {
-    let cache = CertCache::new();
-    let limits = Limits::default();
-    let passwords: Vec<String> = DEFAULT_PKCS12_PASSWORDS
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let detector: Box<dyn Analyzer> = Box::new(Detector {
-        cache: &cache,
-        limits: &limits,
-        passwords: &passwords,
-    });
-    let walker = crate::container::Walker {
-        analyzers: std::slice::from_ref(&detector),
-        limits: &limits,
-    };
     let mut rec = Recorder::default();
-    let whole = Buffer {
-        data,
-        piece: Piece::Whole,
-    };
-    walker.walk(whole, &mut rec);
+    let options = crate::scan::ScanOptions::default();
+    crate::scan::walk_buffer(&options, &CertCache::new(), data, &mut rec);
     rec
 }
 

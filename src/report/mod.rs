@@ -20,7 +20,7 @@ pub mod text;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use crate::record::{FileError, Finding, Partial, SignatureFinding, Summary};
+use crate::record::{FileError, Finding, Partial, Record, SignatureFinding, Summary};
 
 pub use inspect_context::InspectContext;
 pub use json::{Json, JsonLines};
@@ -57,6 +57,15 @@ pub trait Reporter {
     }
     /// The scan is over.
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
+    /// Any record, handed to the method for its kind.
+    fn record(&mut self, record: &Record) -> io::Result<()> {
+        match record {
+            Record::Certificate(f) => self.certificate(f, &[]),
+            Record::Partial(p) => self.partial(p),
+            Record::Error(e) => self.error(e),
+            Record::Signature(s) => self.signature(s),
+        }
+    }
 }
 
 /// Makes the reporter for `format` writing to `out`; `width` is the terminal's when `out` is one
