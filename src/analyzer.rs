@@ -10,50 +10,8 @@
 use std::sync::Arc;
 
 use crate::cert::Certificate;
+pub use crate::record::Parser;
 use crate::signature::Signature;
-
-/// Which detector found a certificate or a partial; serialised as the `parser` field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Parser {
-    /// A PEM block (`CERTIFICATE`, `TRUSTED CERTIFICATE`, `X509 CERTIFICATE`).
-    Pem,
-    /// A PEM block found inside base64 text (kubeconfig `certificate-authority-data`).
-    Base64Pem,
-    /// A bare DER certificate, as a whole file or embedded in a binary.
-    Der,
-    /// A PKCS#7 / CMS SignedData bundle (`.p7b`, `.p7c`, PEM `PKCS7`).
-    Pkcs7,
-    /// A PKCS#12 store.
-    Pkcs12,
-    /// A Java KeyStore.
-    Jks,
-    /// A Java JCEKS store.
-    Jceks,
-    /// A zip-family archive (zip, jar, war, ear, apk, whl, nupkg).
-    Zip,
-}
-
-impl Parser {
-    /// The name written in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Parser::Pem => "pem",
-            Parser::Base64Pem => "base64-pem",
-            Parser::Der => "der",
-            Parser::Pkcs7 => "pkcs7",
-            Parser::Pkcs12 => "pkcs12",
-            Parser::Jks => "jks",
-            Parser::Jceks => "jceks",
-            Parser::Zip => "zip",
-        }
-    }
-}
-
-impl std::fmt::Display for Parser {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Receives the certificates and partials a detector finds. Offsets are relative to the buffer
 /// being scanned (for an archive member: to the member's uncompressed bytes).
