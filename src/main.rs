@@ -1,5 +1,7 @@
 //! The `rootsift` binary: parse arguments, run, map the outcome to an exit code.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod cli;
 
 fn main() {
